@@ -1,0 +1,30 @@
+export {
+  type AsyncWaitOptions,
+  abortedError,
+  Deadline,
+  throwIfAborted,
+  timeoutError,
+  validateAsyncOptions,
+  validateTimeout,
+  validateWaitOptions,
+  type WaitOptions,
+} from './deadline.js';
+export { type ErrorCode, ErrorCodes, invalidArgument, ShmkitError } from './errors.js';
+export { heapWaiter } from './heap-waiter.js';
+export { heapIdentity, type Identity, TOKEN_MASK } from './identity.js';
+export { holdEventLoop, pendingEventLoopHolds } from './keep-alive.js';
+export { alignUp, CACHE_LINE, defineTag, LayoutBuilder, tagName } from './layout.js';
+export { type MemoryKind, memoryKind, registerMemoryKind } from './memory-kind.js';
+export { Region } from './region.js';
+export {
+  attach,
+  bindNew,
+  type Handle,
+  publishTag,
+  regionFromHandle,
+  SharedObject,
+  TAG_INDEX,
+} from './shared-object.js';
+export { validateInteger } from './validate.js';
+export { runAsync, runBlocking, type Sleep, type WaitSteps } from './wait-steps.js';
+export type { Waiter, WaiterKind, WaitResult } from './waiter.js';

@@ -1,0 +1,34 @@
+import { ShmkitError } from './errors.js';
+import { heapWaiter } from './heap-waiter.js';
+import { heapIdentity, type Identity } from './identity.js';
+import type { Waiter, WaiterKind } from './waiter.js';
+
+/** What a kind of memory needs: how to wait on its words and who its threads are. */
+export interface MemoryKind {
+  readonly waiter: Waiter;
+  readonly identity: Identity;
+}
+
+const kinds = new Map<WaiterKind, MemoryKind>([['heap', { waiter: heapWaiter, identity: heapIdentity }]]);
+
+/**
+ * Installs the implementation of a memory kind. @shmkit/segment registers `futex` when its native
+ * addon loads; core, sync and channel never load native code themselves.
+ */
+export function registerMemoryKind(kind: WaiterKind, impl: MemoryKind): void {
+  kinds.set(kind, impl);
+}
+
+/** The implementation of `kind`; UNSUPPORTED when it is not installed in this thread. */
+export function memoryKind(kind: WaiterKind): MemoryKind {
+  const k = kinds.get(kind);
+  if (k === undefined) {
+    throw new ShmkitError(
+      'UNSUPPORTED',
+      kind === 'futex'
+        ? "this object lives in a memory-mapped segment: import '@shmkit/segment' in this thread before attaching it"
+        : `unknown waiter kind ${JSON.stringify(kind)}`,
+    );
+  }
+  return k;
+}

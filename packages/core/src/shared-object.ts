@@ -1,0 +1,128 @@
+import { invalidArgument, ShmkitError } from './errors.js';
+import type { Identity } from './identity.js';
+import { tagName } from './layout.js';
+import { Region } from './region.js';
+import type { Waiter, WaiterKind } from './waiter.js';
+
+/**
+ * What `x.handle` returns: plain data that survives structured clone, so it can be posted to a
+ * worker and re-attached there with `X.from(handle)`. The SharedArrayBuffer is shared, not copied.
+ */
+export interface Handle {
+  readonly type: string;
+  readonly buffer: SharedArrayBuffer;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  readonly waiter: WaiterKind;
+}
+
+/** Word 0 of every shared object holds its type tag. */
+export const TAG_INDEX = 0;
+
+const BIND = Symbol('shmkit.bind');
+
+/**
+ * Base of every primitive and channel: the region it lives in, the word view, the waiter and
+ * identity of that region, and the handle. Subclasses add the algorithm.
+ */
+export abstract class SharedObject {
+  protected region!: Region;
+  protected i32!: Int32Array;
+  protected waiter!: Waiter;
+  protected identity!: Identity;
+
+  /** The type name carried in handles ("Mutex"). */
+  protected abstract get typeName(): string;
+
+  /** @internal Connects this object to its memory; used by constructors and attach(). */
+  [BIND](region: Region): void {
+    this.region = region;
+    this.i32 = region.int32();
+    this.waiter = region.waiter;
+    this.identity = region.identity;
+  }
+
+  /** A structured-clonable reference to this object: post it to a worker, then `X.from(handle)`. */
+  get handle(): Handle {
+    return {
+      type: this.typeName,
+      buffer: this.region.buffer,
+      byteOffset: this.region.byteOffset,
+      byteLength: this.region.byteLength,
+      waiter: this.region.kind,
+    };
+  }
+
+  /** The memory this object lives in. */
+  get memory(): Region {
+    return this.region;
+  }
+}
+
+/**
+ * For constructors: takes the caller's region (checked to be large enough) or allocates one,
+ * and binds `obj` to it. Returns the region so the caller can write the initial state.
+ */
+export function bindNew(obj: SharedObject, size: number, region: Region | undefined): Region {
+  if (region !== undefined) {
+    if (!(region instanceof Region)) invalidArgument('region must be a Region');
+    if (region.byteLength < size) invalidArgument(`region of ${region.byteLength} bytes < ${size} needed`);
+  }
+  const r = region ?? Region.allocate(size);
+  obj[BIND](r);
+  return r;
+}
+
+/**
+ * Attaches to an object that already lives in `region`: checks the type tag, then creates the
+ * wrapper without running the constructor (which would re-initialize shared state).
+ */
+export function attach<T extends SharedObject>(
+  cls: abstract new (...args: never[]) => T,
+  region: Region,
+  tag: number,
+  size: number,
+  typeName: string,
+): T {
+  if (region.byteLength < size) {
+    throw new ShmkitError(
+      'INCOMPATIBLE',
+      `a ${typeName} needs ${size} bytes, the region has ${region.byteLength}`,
+    );
+  }
+  const found = Atomics.load(region.int32(), TAG_INDEX);
+  if (found !== tag) {
+    const what = tagName(found);
+    throw new ShmkitError(
+      'INCOMPATIBLE',
+      what === undefined
+        ? `no ${typeName} at this location (type tag 0x${(found >>> 0).toString(16)})`
+        : `this handle points at a ${what}, not a ${typeName}`,
+    );
+  }
+  const obj = Object.create(cls.prototype) as T;
+  obj[BIND](region);
+  return obj;
+}
+
+/** Validates a handle from another thread (untrusted input) and returns its region. */
+export function regionFromHandle(handle: unknown, typeName: string): Region {
+  if (typeof handle !== 'object' || handle === null)
+    invalidArgument(`${typeName}.from needs a handle object`);
+  const h = handle as Partial<Handle>;
+  if (typeof h.type !== 'string') invalidArgument('not a shmkit handle (no type)');
+  if (h.type !== typeName) {
+    throw new ShmkitError('INCOMPATIBLE', `this handle is for a ${h.type}, not a ${typeName}`);
+  }
+  if (!(h.buffer instanceof SharedArrayBuffer)) invalidArgument('handle.buffer must be a SharedArrayBuffer');
+  if (h.waiter !== 'heap' && h.waiter !== 'futex') invalidArgument('handle.waiter must be "heap" or "futex"');
+  if (typeof h.byteOffset !== 'number' || typeof h.byteLength !== 'number') {
+    invalidArgument('handle.byteOffset and byteLength must be numbers');
+  }
+  return new Region(h.buffer, h.byteOffset, h.byteLength, h.waiter);
+}
+
+/** Writes the type tag last, after the initial state, so a concurrent attach sees a whole object. */
+export function publishTag(region: Region, tag: number): void {
+  Atomics.store(region.int32(), TAG_INDEX, tag);
+}

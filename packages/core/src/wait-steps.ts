@@ -1,0 +1,51 @@
+import type { Waiter, WaitResult } from './waiter.js';
+
+/**
+ * One sleep an algorithm asks for: "block while word `index` still equals `expected`, at most
+ * `timeout` ms". The driver answers with the WaitResult.
+ */
+export interface Sleep {
+  readonly index: number;
+  readonly expected: number;
+  readonly timeout: number;
+}
+
+/**
+ * A blocking algorithm written once as a generator that yields each sleep it needs. The same
+ * generator runs blocking ({@link runBlocking}) or async ({@link runAsync}), so the lock-free
+ * fast paths and the wake-up protocol are not written twice. The generator owns its clean-up:
+ * abort is delivered with `throw()` at the yield, so its `finally` blocks undo waiter counts.
+ */
+export type WaitSteps<T> = Generator<Sleep, T, WaitResult>;
+
+/** Runs `steps`, sleeping with `waiter.wait`. */
+export function runBlocking<T>(steps: WaitSteps<T>, waiter: Waiter, i32: Int32Array): T {
+  let r = steps.next();
+  while (!r.done) {
+    const s = r.value;
+    r = steps.next(waiter.wait(i32, s.index, s.expected, s.timeout));
+  }
+  return r.value;
+}
+
+/** Runs `steps`, sleeping with `waiter.waitAsync`; an abort is thrown into the generator. */
+export async function runAsync<T>(
+  steps: WaitSteps<T>,
+  waiter: Waiter,
+  i32: Int32Array,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  let r = steps.next();
+  while (!r.done) {
+    const s = r.value;
+    let result: WaitResult;
+    try {
+      result = await waiter.waitAsync(i32, s.index, s.expected, s.timeout, signal);
+    } catch (e) {
+      r = steps.throw(e);
+      continue;
+    }
+    r = steps.next(result);
+  }
+  return r.value;
+}

@@ -1,0 +1,273 @@
+/**
+ * RwLock: many readers or one writer, writer-preferring.
+ *
+ * Layout (32 bytes):
+ * | offset | size | field          | written by                                             |
+ * |--------|------|----------------|--------------------------------------------------------|
+ * | 0      | 4    | tag            | constructor                                            |
+ * | 4      | 4    | state          | readers count (bits 0-29) | WRITER (bit 30); by CAS     |
+ * | 8      | 4    | writersWaiting | writers between entering writeLock and acquiring it    |
+ * | 12     | 4    | writer         | token of the writer holding the lock (0: none)         |
+ * | 16     | 4    | readSeq        | bumped to wake readers                                 |
+ * | 20     | 4    | readSleepers   | readers around each sleep                              |
+ * | 24     | 4    | writeSeq       | bumped to wake writers                                 |
+ * | 28     | 4    | writeSleepers  | writers around each sleep                              |
+ *
+ * Writer preference: a reader does not enter while `writersWaiting > 0`, so a stream of readers
+ * cannot starve a writer; the writer gets in once the readers already inside leave. Readers are
+ * woken when the last waiting writer is gone (unlocked, timed out or aborted).
+ *
+ * Sleepers wait on a sequence word, not on `state`: their reason to sleep involves two words
+ * (`state` and `writersWaiting`), and a seq read before checking both, bumped after every change
+ * that could admit them, turns any change in between into an immediate return instead of a
+ * missed wake-up.
+ */
+import {
+  type AsyncWaitOptions,
+  attach,
+  bindNew,
+  Deadline,
+  defineTag,
+  type Handle,
+  publishTag,
+  type Region,
+  regionFromHandle,
+  runAsync,
+  runBlocking,
+  SharedObject,
+  ShmkitError,
+  throwIfAborted,
+  timeoutError,
+  validateAsyncOptions,
+  validateWaitOptions,
+  type WaitOptions,
+  type WaitSteps,
+} from '@shmkit/core';
+import { Guard } from './guard.js';
+
+const TAG = defineTag('SKrw', 'RwLock');
+const STATE = 1;
+const WRITERS_WAITING = 2;
+const WRITER_TOKEN = 3;
+const READ_SEQ = 4;
+const READ_SLEEPERS = 5;
+const WRITE_SEQ = 6;
+const WRITE_SLEEPERS = 7;
+const WRITER = 0x40000000;
+const READERS = 0x3fffffff;
+
+/**
+ * A readers-writer lock: any number of readers at once, or one writer alone.
+ * Not reentrant: a thread holding a read lock must not ask for another while a writer may be
+ * waiting (it would wait behind that writer, which waits for it), and a writer asking again gets
+ * DEADLOCK.
+ *
+ * @example
+ * ```ts
+ * const rw = new RwLock();
+ * const total = rw.read(() => table.reduce((a, b) => a + b, 0));
+ * rw.write(() => { table[3] = 7; });
+ * ```
+ */
+export class RwLock extends SharedObject {
+  static readonly SIZE = 32;
+
+  constructor(o?: { region?: Region }) {
+    super();
+    const region = bindNew(this, RwLock.SIZE, o?.region);
+    for (let i = 1; i < 8; i++) Atomics.store(this.i32, i, 0);
+    publishTag(region, TAG);
+  }
+
+  static from(handle: Handle): RwLock {
+    return RwLock.attach(regionFromHandle(handle, 'RwLock'));
+  }
+
+  static attach(region: Region): RwLock {
+    return attach(RwLock, region, TAG, RwLock.SIZE, 'RwLock');
+  }
+
+  protected get typeName(): string {
+    return 'RwLock';
+  }
+
+  /** Blocks until the calling thread shares the lock with other readers. */
+  readLock(o?: WaitOptions): void {
+    const timeout = validateWaitOptions(o);
+    if (this.tryReadLock()) return;
+    this.checkNotWriter();
+    runBlocking(this.readSteps(new Deadline(timeout)), this.waiter, this.i32);
+  }
+
+  /** Takes a read lock if no writer holds or waits for the lock; never blocks. */
+  tryReadLock(): boolean {
+    for (;;) {
+      const s = Atomics.load(this.i32, STATE);
+      if (s & WRITER || Atomics.load(this.i32, WRITERS_WAITING) > 0) return false;
+      // acquire: pairs with the release in writeUnlock; the last writer's data is visible.
+      if (Atomics.compareExchange(this.i32, STATE, s, s + 1) === s) return true;
+    }
+  }
+
+  async readLockAsync(o?: AsyncWaitOptions): Promise<void> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    throwIfAborted(signal);
+    if (this.tryReadLock()) return;
+    await runAsync(this.readSteps(new Deadline(timeout)), this.waiter, this.i32, signal);
+  }
+
+  /** Releases a read lock. NOT_OWNER when no reader holds the lock. */
+  readUnlock(): void {
+    let s: number;
+    for (;;) {
+      s = Atomics.load(this.i32, STATE);
+      if ((s & READERS) === 0) throw new ShmkitError('NOT_OWNER', 'readUnlock() with no read lock held');
+      if (Atomics.compareExchange(this.i32, STATE, s, s - 1) === s) break;
+    }
+    if ((s & READERS) === 1 && Atomics.load(this.i32, WRITERS_WAITING) > 0) this.wakeWriter();
+  }
+
+  /** Blocks until the calling thread holds the lock alone. DEADLOCK if it already does. */
+  writeLock(o?: WaitOptions): void {
+    const timeout = validateWaitOptions(o);
+    const me = this.identity.self();
+    if (this.tryWriteLock()) return;
+    this.checkNotWriter();
+    runBlocking(this.writeSteps(me, new Deadline(timeout)), this.waiter, this.i32);
+  }
+
+  /** Takes the write lock if nobody holds the lock; never blocks. */
+  tryWriteLock(): boolean {
+    if (Atomics.compareExchange(this.i32, STATE, 0, WRITER) !== 0) return false;
+    Atomics.store(this.i32, WRITER_TOKEN, this.identity.self());
+    return true;
+  }
+
+  async writeLockAsync(o?: AsyncWaitOptions): Promise<void> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    throwIfAborted(signal);
+    if (this.tryWriteLock()) return;
+    await runAsync(
+      this.writeSteps(this.identity.self(), new Deadline(timeout)),
+      this.waiter,
+      this.i32,
+      signal,
+    );
+  }
+
+  /** Releases the write lock. NOT_OWNER unless the calling thread holds it. */
+  writeUnlock(): void {
+    const s = Atomics.load(this.i32, STATE);
+    if (!(s & WRITER) || Atomics.load(this.i32, WRITER_TOKEN) !== this.identity.self()) {
+      throw new ShmkitError('NOT_OWNER', 'writeUnlock() by a thread that does not hold the write lock');
+    }
+    Atomics.store(this.i32, WRITER_TOKEN, 0);
+    // release: publishes the writer's data to the next reader's or writer's CAS on state.
+    Atomics.store(this.i32, STATE, 0);
+    if (Atomics.load(this.i32, WRITERS_WAITING) > 0) this.wakeWriter();
+    else this.wakeReaders();
+  }
+
+  /** Runs `fn` under a read lock. */
+  read<T>(fn: () => T, o?: WaitOptions): T {
+    this.readLock(o);
+    try {
+      return fn();
+    } finally {
+      this.readUnlock();
+    }
+  }
+
+  /** Runs `fn` under the write lock. */
+  write<T>(fn: () => T, o?: WaitOptions): T {
+    this.writeLock(o);
+    try {
+      return fn();
+    } finally {
+      this.writeUnlock();
+    }
+  }
+
+  /** Read-locks and returns a guard that read-unlocks when disposed. */
+  acquireRead(o?: WaitOptions): Guard {
+    this.readLock(o);
+    return new Guard(() => this.readUnlock());
+  }
+
+  /** Write-locks and returns a guard that write-unlocks when disposed. */
+  acquireWrite(o?: WaitOptions): Guard {
+    this.writeLock(o);
+    return new Guard(() => this.writeUnlock());
+  }
+
+  /** Readers inside now (a snapshot). */
+  get readers(): number {
+    return Atomics.load(this.i32, STATE) & READERS;
+  }
+
+  /** Whether a writer holds the lock (a snapshot). */
+  get writeLocked(): boolean {
+    return (Atomics.load(this.i32, STATE) & WRITER) !== 0;
+  }
+
+  private checkNotWriter(): void {
+    if (this.writeLocked && Atomics.load(this.i32, WRITER_TOKEN) === this.identity.self()) {
+      throw new ShmkitError('DEADLOCK', 'this thread already holds the write lock');
+    }
+  }
+
+  private wakeWriter(): void {
+    Atomics.add(this.i32, WRITE_SEQ, 1);
+    if (Atomics.load(this.i32, WRITE_SLEEPERS) > 0) this.waiter.notify(this.i32, WRITE_SEQ, 1);
+  }
+
+  private wakeReaders(): void {
+    Atomics.add(this.i32, READ_SEQ, 1);
+    if (Atomics.load(this.i32, READ_SLEEPERS) > 0) {
+      this.waiter.notify(this.i32, READ_SEQ, Number.POSITIVE_INFINITY);
+    }
+  }
+
+  private *readSteps(deadline: Deadline): WaitSteps<void> {
+    for (;;) {
+      // Read the seq before testing: any change that could admit us bumps it afterwards.
+      const seq = Atomics.load(this.i32, READ_SEQ);
+      if (this.tryReadLock()) return;
+      const left = deadline.remaining();
+      if (left === 0) throw timeoutError('RwLock readLock', deadline.timeout);
+      Atomics.add(this.i32, READ_SLEEPERS, 1);
+      try {
+        yield { index: READ_SEQ, expected: seq, timeout: left };
+      } finally {
+        Atomics.sub(this.i32, READ_SLEEPERS, 1);
+      }
+    }
+  }
+
+  private *writeSteps(me: number, deadline: Deadline): WaitSteps<void> {
+    Atomics.add(this.i32, WRITERS_WAITING, 1);
+    let acquired = false;
+    try {
+      for (;;) {
+        const seq = Atomics.load(this.i32, WRITE_SEQ);
+        if (Atomics.compareExchange(this.i32, STATE, 0, WRITER) === 0) {
+          Atomics.store(this.i32, WRITER_TOKEN, me);
+          acquired = true;
+          return;
+        }
+        const left = deadline.remaining();
+        if (left === 0) throw timeoutError('RwLock writeLock', deadline.timeout);
+        Atomics.add(this.i32, WRITE_SLEEPERS, 1);
+        try {
+          yield { index: WRITE_SEQ, expected: seq, timeout: left };
+        } finally {
+          Atomics.sub(this.i32, WRITE_SLEEPERS, 1);
+        }
+      }
+    } finally {
+      // Leaving without the lock (timeout, abort) must not keep readers out: the last waiting
+      // writer to leave lets them in. A writer that acquired wakes them at writeUnlock instead.
+      if (Atomics.sub(this.i32, WRITERS_WAITING, 1) === 1 && !acquired) this.wakeReaders();
+    }
+  }
+}
