@@ -61,11 +61,18 @@ console.table(
     'ops/s': Math.round(r.opsPerSec).toLocaleString('en-US'),
   })),
 );
-console.log(`shmkit Mutex / postMessage throughput: ${(results[0].opsPerSec / results[1].opsPerSec).toFixed(1)}x`);
+console.log(
+  `shmkit Mutex / postMessage throughput: ${(results[0].opsPerSec / results[1].opsPerSec).toFixed(1)}x`,
+);
 mkdirSync('reports', { recursive: true });
 const report = {
   schema: 'shmkit-quickstart/1',
-  machine: { cpus: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, kernel: os.release() },
+  machine: {
+    cpus: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    node: process.version,
+    kernel: os.release(),
+  },
   results,
 };
 writeFileSync('reports/quickstart.json', `${JSON.stringify(report, null, 2)}\n`);

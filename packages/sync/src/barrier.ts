@@ -7,7 +7,7 @@
  * | 0      | 4    | tag        | constructor                                                  |
  * | 4      | 4    | parties    | constructor                                                  |
  * | 8      | 4    | state      | (generation & 0xffff) << 16 | arrived; by CAS                 |
- * | 12     | 4    | wake       | the leader adds 1 after closing a generation; waiters sleep on it |
+ * | 12     | 4    | generation | the leader adds 1 after closing a generation; waiters sleep on it |
  *
  * Arrival, withdrawal (timeout, abort) and the leader's "everybody is here, reset" are each one
  * CAS on `state`; the generation in its high half makes a withdrawal that races with the leader
@@ -138,10 +138,17 @@ export class Barrier extends SharedObject {
           }
           continue; // the generation closed while we were timing out: we passed
         }
-        yield { index: GENERATION, expected: gw, timeout: remaining };
+        try {
+          yield { index: GENERATION, expected: gw, timeout: remaining };
+        } catch (e) {
+          // Aborted: take our arrival back; if the generation closed meanwhile we were counted
+          // in it, so we passed, as the timeout path does.
+          done = true;
+          if (this.withdraw(mine)) throw e;
+          return false;
+        }
       }
     } finally {
-      // Aborted: take our arrival back unless the generation already closed.
       if (!done) this.withdraw(mine);
     }
   }

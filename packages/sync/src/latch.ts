@@ -1,7 +1,7 @@
 /**
  * Latch: a one-shot countdown; waiters go on once it reaches zero.
  *
- * Layout (16 bytes):
+ * Layout (8 bytes):
  * | offset | size | field   | written by                          |
  * |--------|------|---------|-------------------------------------|
  * | 0      | 4    | tag     | constructor                         |

@@ -2,7 +2,7 @@
  * Mutex: a futex mutex after Drepper ("Futexes are tricky", mutex3) with the owner stamped into
  * the lock word, as Linux robust futexes do.
  *
- * Layout (16 bytes):
+ * Layout (8 bytes):
  * | offset | size | field | written by                                                        |
  * |--------|------|-------|-------------------------------------------------------------------|
  * | 0      | 4    | tag   | constructor                                                        |

@@ -28,9 +28,12 @@ async function asyncCode(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 /** Starts a worker that holds `m` until `release()` is called. */
-async function holdInWorker(m: Mutex): Promise<{ release: () => Promise<void> }> {
+async function holdInWorker(
+  m: Mutex,
+  o: { delay?: number; relockAfter?: number } = {},
+): Promise<{ signal: () => void; release: () => Promise<void> }> {
   const flag = new Int32Array(new SharedArrayBuffer(8));
-  const w = startWorker(worker, { task: 'mutex-hold', mutex: m.handle, flag: flag.buffer });
+  const w = startWorker(worker, { task: 'mutex-hold', mutex: m.handle, flag: flag.buffer, ...o });
   const released = new Promise<void>((resolve, reject) => {
     w.once('message', () => resolve());
     w.once('error', reject);
@@ -42,10 +45,14 @@ async function holdInWorker(m: Mutex): Promise<{ release: () => Promise<void> }>
     20_000,
     'worker taking the mutex',
   );
+  const signal = (): void => {
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  };
   return {
+    signal,
     release: async () => {
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
+      signal();
       await withTimeout(released, 20_000, 'worker releasing the mutex');
       await w.terminate();
     },
@@ -147,6 +154,21 @@ describe('Mutex', () => {
     expect(pendingEventLoopHolds()).toBe(0);
     // An already-aborted signal rejects at once.
     expect(await asyncCode(m.lockAsync({ signal: AbortSignal.abort() }))).toBe('ABORTED');
+  });
+
+  it('lets a thread block in lock() while its own lockAsync is pending', async () => {
+    // The unlock's single wake-up goes to the oldest V8 waiter: this thread's async one, which
+    // cannot run while the thread is blocked. The blocking lock must still get the mutex.
+    const m = new Mutex();
+    // The worker unlocks 200 ms after the signal and takes the mutex back 1.5 s later.
+    const holder = await holdInWorker(m, { delay: 200, relockAfter: 1_500 });
+    const pending = m.lockAsync({ timeout: 20_000 });
+    holder.signal();
+    m.lock({ timeout: 3_000 });
+    m.unlock();
+    await withTimeout(pending, 20_000, 'pending lockAsync');
+    m.unlock();
+    await holder.release();
   });
 
   it('validates options before taking the fast path', async () => {
