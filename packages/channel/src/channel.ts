@@ -1,0 +1,593 @@
+/**
+ * Channel: messages between threads (and, in a segment, processes) through a framed byte ring.
+ * See layout.ts for the memory layout, producer.ts / consumer.ts for the ring algorithms.
+ *
+ * Waiting: a receiver that finds nothing spins briefly, then registers in `recvSleepers`, tries
+ * once more, and sleeps on `dataSignal` with the value it read before its first try. A producer
+ * that publishes bumps the signal only when a receiver is registered, so the fast path never
+ * wakes anyone (and never makes a system call). The second try after registering closes the
+ * race with a publish that happened just before the registration. Senders wait for room the same
+ * way on `spaceSignal` / `sendSleepers`.
+ */
+import {
+  type AsyncWaitOptions,
+  attach,
+  bindNew,
+  Deadline,
+  type Handle,
+  invalidArgument,
+  publishTag,
+  type Region,
+  regionFromHandle,
+  runAsync,
+  runBlocking,
+  SharedObject,
+  ShmkitError,
+  throwIfAborted,
+  timeoutError,
+  validateAsyncOptions,
+  validateInteger,
+  validateWaitOptions,
+  type WaitOptions,
+  type WaitSteps,
+} from '@shmkit/core';
+import { type Codec, type CodecName, resolveCodec } from './codec.js';
+import { type Consumer, MultiConsumer, SingleConsumer } from './consumer.js';
+import {
+  CAPACITY,
+  CHANNEL_TAG,
+  CLOSED,
+  DATA_SIGNAL,
+  FLAG_MANY_CONSUMERS,
+  FLAG_MANY_PRODUCERS,
+  FLAGS,
+  HEADER_BYTES,
+  LAYOUT_VERSION,
+  MAX_CAPACITY,
+  MAX_MESSAGE,
+  MIN_CAPACITY,
+  marksBytes,
+  maxMessageFor,
+  RECV_SLEEPERS,
+  SEND_SLEEPERS,
+  SPACE_SIGNAL,
+  VERSION,
+} from './layout.js';
+import { MultiProducer, type Producer, SingleProducer } from './producer.js';
+import { type FrameInfo, RingMemory } from './ring-memory.js';
+
+/** Tries of a full or empty ring before sleeping: a peer on another core answers within them. */
+const SPINS = 256;
+
+/** Options of the Channel constructor. */
+export interface ChannelOptions<T> {
+  /** Bytes of the ring, a power of two from 256 to 2^30 (default 1 MiB). Messages up to half of it fit. */
+  capacity?: number;
+  /** 'bytes' (default), 'utf8', 'msgpack', or a Codec object. */
+  codec?: CodecName | Codec<T>;
+  /** 'one' (default): a single thread sends at a time — the fast path, no CAS. 'many': any number. */
+  producers?: 'one' | 'many';
+  /** 'one' (default): a single thread receives at a time. 'many': each message goes to exactly one receiver. */
+  consumers?: 'one' | 'many';
+  /** Place the channel in this region (at least Channel.byteLength(capacity) bytes). */
+  region?: Region;
+}
+
+/** A channel's handle: the shared memory and the codec name. */
+export interface ChannelHandle extends Handle {
+  readonly codec: string;
+}
+
+/**
+ * A channel of messages over shared memory: post `channel.handle` to a worker, attach with
+ * `Channel.from(handle)`, then `send` on one side and `recv` on the other. Messages arrive
+ * exactly once, in the order each producer sent them. A full ring makes `send` wait (or
+ * `trySend` return false): memory never grows. `close()` lets receivers drain what was sent,
+ * after which they get CLOSED.
+ *
+ * Blocking methods block the calling thread (use them in workers); async ones keep the event
+ * loop running. Send and receive allocate nothing on the ring side; `recv` returns a value the
+ * receiver owns (the codec copies it out of the ring).
+ *
+ * @example
+ * ```ts
+ * const ch = new Channel<string>({ codec: 'utf8' });
+ * new Worker('./consumer.js', { workerData: ch.handle }); // there: Channel.from(workerData)
+ * ch.send('hello');
+ * ch.close();
+ * ```
+ */
+export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterable<T> {
+  /** Bytes before the ring. */
+  static readonly HEADER_BYTES = HEADER_BYTES;
+
+  declare private codec: Codec<T>;
+  declare private ring: RingMemory;
+  declare private producer: Producer | undefined;
+  declare private consumer: Consumer | undefined;
+  declare private frame: FrameInfo;
+  /** Payload offset and length of the outstanding zero-copy claim, or -1. */
+  declare private claimed: number;
+  declare private claimedLen: number;
+  declare private peeked: boolean;
+
+  constructor(o?: ChannelOptions<T>) {
+    const capacity = validateInteger(o?.capacity ?? 1 << 20, 'capacity', MIN_CAPACITY, MAX_CAPACITY);
+    if ((capacity & (capacity - 1)) !== 0)
+      invalidArgument(`capacity must be a power of two, got ${capacity}`);
+    const producers = o?.producers ?? 'one';
+    const consumers = o?.consumers ?? 'one';
+    if (producers !== 'one' && producers !== 'many') invalidArgument(`producers must be 'one' or 'many'`);
+    if (consumers !== 'one' && consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
+    const codec = resolveCodec<T>(o?.codec);
+    super();
+    const region = bindNew(this, Channel.byteLength(capacity, { consumers }), o?.region);
+    const i32 = this.i32;
+    Atomics.store(i32, VERSION, LAYOUT_VERSION);
+    Atomics.store(i32, CAPACITY, capacity);
+    Atomics.store(
+      i32,
+      FLAGS,
+      (producers === 'many' ? FLAG_MANY_PRODUCERS : 0) | (consumers === 'many' ? FLAG_MANY_CONSUMERS : 0),
+    );
+    Atomics.store(i32, MAX_MESSAGE, maxMessageFor(capacity));
+    if (consumers === 'many') {
+      // Marks start odd: "not released" for every position (positions are multiples of 16).
+      new Int32Array(
+        region.buffer,
+        region.byteOffset + HEADER_BYTES + capacity,
+        marksBytes(capacity) / 4,
+      ).fill(1);
+    }
+    publishTag(region, CHANNEL_TAG);
+    this.setup(codec);
+  }
+
+  /** Bytes a channel with a ring of `capacity` bytes occupies (more with many consumers). */
+  static byteLength(capacity: number, o?: { consumers?: 'one' | 'many' }): number {
+    return HEADER_BYTES + capacity + (o?.consumers === 'many' ? marksBytes(capacity) : 0);
+  }
+
+  /**
+   * Attaches, in this thread, to the channel behind `handle`. Built-in codecs are found by name;
+   * a channel made with a custom codec needs `{ codec }` again here.
+   */
+  static from<T = Uint8Array>(handle: ChannelHandle, o?: { codec?: Codec<T> }): Channel<T> {
+    const region = regionFromHandle(handle, 'Channel');
+    const name = (handle as Partial<ChannelHandle>).codec;
+    let codec = o?.codec;
+    if (codec === undefined) {
+      if (name !== 'bytes' && name !== 'utf8' && name !== 'msgpack') {
+        invalidArgument(`this channel uses the custom codec ${JSON.stringify(name)}: pass it as { codec }`);
+      }
+      codec = resolveCodec<T>(name);
+    }
+    return Channel.attach(region, { codec });
+  }
+
+  /** Attaches to a channel already initialized in `region`. */
+  static attach<T = Uint8Array>(region: Region, o?: { codec?: CodecName | Codec<T> }): Channel<T> {
+    const ch = attach(Channel, region, CHANNEL_TAG, HEADER_BYTES, 'Channel') as Channel<T>;
+    const version = Atomics.load(ch.i32, VERSION);
+    if (version !== LAYOUT_VERSION) {
+      throw new ShmkitError(
+        'INCOMPATIBLE',
+        `channel layout version ${version}, this shmkit reads ${LAYOUT_VERSION}`,
+      );
+    }
+    ch.setup(resolveCodec<T>(o?.codec));
+    return ch;
+  }
+
+  protected get typeName(): string {
+    return 'Channel';
+  }
+
+  override get handle(): ChannelHandle {
+    return { ...super.handle, codec: this.codec.name };
+  }
+
+  /** Bytes of the ring. */
+  get capacity(): number {
+    return this.ring.capacity;
+  }
+
+  /** The largest message (encoded bytes) that fits in one frame; larger ones are TOO_LARGE. */
+  get maxMessageSize(): number {
+    return this.ring.maxMessage;
+  }
+
+  /** Whether close() was called (by any thread). */
+  get closed(): boolean {
+    return Atomics.load(this.i32, CLOSED) !== 0;
+  }
+
+  // ---- sending ----
+
+  /** Sends `value`, blocking while the ring is full. CLOSED after close(); TOO_LARGE past maxMessageSize. */
+  send(value: T, o?: WaitOptions): void {
+    const timeout = validateWaitOptions(o);
+    this.checkIdleProducer();
+    const bytes = this.prepare(value);
+    const len = bytes === undefined ? this.directLength : bytes.length;
+    const off = this.closedOrClaim(len);
+    if (off >= 0) this.fill(value, bytes, off, len);
+    else
+      runBlocking(
+        this.claimSteps(len, new Deadline(timeout), (at) => this.fill(value, bytes, at, len)),
+        this.waiter,
+        this.i32,
+      );
+  }
+
+  /** Sends `value` if the ring has room now; false if it is full. CLOSED after close(). */
+  trySend(value: T): boolean {
+    this.checkIdleProducer();
+    const bytes = this.prepare(value);
+    const len = bytes === undefined ? this.directLength : bytes.length;
+    const off = this.closedOrClaim(len);
+    if (off < 0) return false;
+    this.fill(value, bytes, off, len);
+    return true;
+  }
+
+  /** The async form of send: awaits room without blocking the event loop. */
+  async sendAsync(value: T, o?: AsyncWaitOptions): Promise<void> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    this.checkIdleProducer();
+    throwIfAborted(signal);
+    let bytes = this.prepare(value);
+    const len = bytes === undefined ? this.directLength : bytes.length;
+    const off = this.closedOrClaim(len);
+    if (off >= 0) {
+      this.fill(value, bytes, off, len);
+      return;
+    }
+    // The codec may reuse its output buffer for the next send made while we wait: keep a copy.
+    if (bytes !== undefined) bytes = bytes.slice();
+    const encoded = bytes;
+    await runAsync(
+      this.claimSteps(len, new Deadline(timeout), (at) => this.fill(value, encoded, at, len)),
+      this.waiter,
+      this.i32,
+      signal,
+    );
+  }
+
+  // ---- receiving ----
+
+  /** Receives the next message, blocking while the ring is empty. CLOSED once closed and drained. */
+  recv(o?: WaitOptions): T {
+    const timeout = validateWaitOptions(o);
+    this.checkIdleConsumer();
+    if (this.consumerSide().tryPeek(this.frame)) return this.take();
+    return runBlocking(this.frameSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32);
+  }
+
+  /** Receives a message if one is ready; undefined otherwise. CLOSED once closed and drained. */
+  tryRecv(): T | undefined {
+    this.checkIdleConsumer();
+    if (!this.consumerSide().tryPeek(this.frame)) {
+      if (!this.closed || !this.consumerSide().tryPeek(this.frame)) {
+        if (this.closed) throw closedError();
+        return undefined;
+      }
+    }
+    return this.take();
+  }
+
+  /** The async form of recv. */
+  async recvAsync(o?: AsyncWaitOptions): Promise<T> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    this.checkIdleConsumer();
+    throwIfAborted(signal);
+    if (this.consumerSide().tryPeek(this.frame)) return this.take();
+    return runAsync(this.frameSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32, signal);
+  }
+
+  /** `for await (const m of channel)`: receives until the channel is closed and drained. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      try {
+        yield await this.recvAsync();
+      } catch (e) {
+        if (ShmkitError.is(e, 'CLOSED')) return;
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Closes the channel for every thread: senders get CLOSED from now on, receivers get what was
+   * already sent and then CLOSED, and every waiter wakes up. Idempotent.
+   */
+  close(): void {
+    if (Atomics.exchange(this.i32, CLOSED, 1) !== 0) return;
+    Atomics.add(this.i32, DATA_SIGNAL, 1);
+    Atomics.add(this.i32, SPACE_SIGNAL, 1);
+    this.waiter.notify(this.i32, DATA_SIGNAL, Number.POSITIVE_INFINITY);
+    this.waiter.notify(this.i32, SPACE_SIGNAL, Number.POSITIVE_INFINITY);
+  }
+
+  // ---- zero copy ----
+
+  /**
+   * Claims room for a message of up to `size` bytes and returns it as a view into the ring: fill
+   * it in place, then `publish(length)`. Blocks while the ring is full. One claim at a time per
+   * Channel object; the view must not be used after publish or cancelClaim.
+   */
+  claim(size: number, o?: WaitOptions): Uint8Array {
+    const timeout = validateWaitOptions(o);
+    this.checkClaimSize(size);
+    const off = this.closedOrClaim(size);
+    if (off >= 0) return this.claimView(off, size);
+    return runBlocking(
+      this.claimSteps(size, new Deadline(timeout), (at) => this.claimView(at, size)),
+      this.waiter,
+      this.i32,
+    );
+  }
+
+  /** claim without waiting: undefined when the ring has no room now. */
+  tryClaim(size: number): Uint8Array | undefined {
+    this.checkClaimSize(size);
+    const off = this.closedOrClaim(size);
+    return off < 0 ? undefined : this.claimView(off, size);
+  }
+
+  /** The async form of claim. */
+  async claimAsync(size: number, o?: AsyncWaitOptions): Promise<Uint8Array> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    this.checkClaimSize(size);
+    throwIfAborted(signal);
+    const off = this.closedOrClaim(size);
+    if (off >= 0) return this.claimView(off, size);
+    return runAsync(
+      this.claimSteps(size, new Deadline(timeout), (at) => this.claimView(at, size)),
+      this.waiter,
+      this.i32,
+      signal,
+    );
+  }
+
+  /** Publishes the claimed message with its first `length` bytes (default: all it claimed). */
+  publish(length?: number): void {
+    if (this.claimed < 0) invalidArgument('publish() without a claim');
+    const len =
+      length === undefined ? this.claimedLen : validateInteger(length, 'length', 0, this.claimedLen);
+    this.claimed = -1;
+    this.producerSide().commit(len);
+  }
+
+  /** Gives the claimed room back without sending anything. */
+  cancelClaim(): void {
+    if (this.claimed < 0) invalidArgument('cancelClaim() without a claim');
+    this.claimed = -1;
+    this.producerSide().abandon();
+  }
+
+  /**
+   * Returns the next message as a view into the ring, without copying, blocking while the ring is
+   * empty: read it in place, then `release()`. The view must not be used after release. CLOSED
+   * once closed and drained.
+   */
+  peek(o?: WaitOptions): Uint8Array {
+    const timeout = validateWaitOptions(o);
+    this.checkIdleConsumer();
+    if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
+    return runBlocking(this.frameSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32);
+  }
+
+  /** peek without waiting: undefined when nothing is ready. */
+  tryPeek(): Uint8Array | undefined {
+    this.checkIdleConsumer();
+    if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
+    if (this.closed) {
+      if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
+      throw closedError();
+    }
+    return undefined;
+  }
+
+  /** The async form of peek. */
+  async peekAsync(o?: AsyncWaitOptions): Promise<Uint8Array> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    this.checkIdleConsumer();
+    throwIfAborted(signal);
+    if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
+    return runAsync(this.frameSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32, signal);
+  }
+
+  /** Releases the message returned by peek; its room goes back to the senders. */
+  release(): void {
+    if (!this.peeked) invalidArgument('release() without a peeked message');
+    this.peeked = false;
+    this.consumerSide().release(this.frame);
+  }
+
+  // ---- internals ----
+
+  private setup(codec: Codec<T>): void {
+    this.codec = codec;
+    this.ring = new RingMemory(this.i32, this.region.bytes(), this.waiter);
+    this.producer = undefined;
+    this.consumer = undefined;
+    this.frame = { pos: 0, size: 0, kind: 0, len: 0, offset: 0 };
+    this.claimed = -1;
+    this.claimedLen = 0;
+    this.peeked = false;
+    this.directLength = 0;
+    // Bound once here: attach() creates objects without running the constructor or field initializers.
+    this.takeFn = () => this.take();
+    this.peekFn = () => this.peekView();
+  }
+
+  declare private directLength: number;
+
+  private producerSide(): Producer {
+    if (this.producer === undefined) {
+      const token = this.identity.self();
+      this.producer = this.ring.manyProducers
+        ? new MultiProducer(this.ring, token)
+        : new SingleProducer(this.ring, token);
+    }
+    return this.producer;
+  }
+
+  private consumerSide(): Consumer {
+    if (this.consumer === undefined) {
+      this.consumer = this.ring.manyConsumers ? new MultiConsumer(this.ring) : new SingleConsumer(this.ring);
+    }
+    return this.consumer;
+  }
+
+  /**
+   * Encodes `value`. Returns the bytes to copy, or undefined when the codec will encode straight
+   * into the ring; then `directLength` holds the room to claim.
+   */
+  private prepare(value: T): Uint8Array | undefined {
+    const c = this.codec;
+    if (c.encodeInto !== undefined && c.maxEncodedSize !== undefined) {
+      const max = c.maxEncodedSize(value);
+      if (max >= 0 && max <= this.ring.maxMessage) {
+        this.directLength = max;
+        return undefined;
+      }
+    }
+    const bytes = c.encode(value);
+    if (!(bytes instanceof Uint8Array))
+      invalidArgument(`codec ${c.name} returned ${typeof bytes}, not a Uint8Array`);
+    if (bytes.length > this.ring.maxMessage) {
+      throw new ShmkitError(
+        'TOO_LARGE',
+        `a message of ${bytes.length} bytes does not fit this channel (max ${this.ring.maxMessage}; use a capacity of at least twice the largest message)`,
+      );
+    }
+    return bytes;
+  }
+
+  /** Copies (or encodes) the message into the claimed room at `off` and publishes it. */
+  private fill(value: T, bytes: Uint8Array | undefined, off: number, room: number): void {
+    const p = this.producerSide();
+    if (bytes === undefined) {
+      let n: number;
+      try {
+        n = this.codec.encodeInto!(value, this.ring.u8.subarray(off, off + room));
+      } catch (e) {
+        p.abandon();
+        throw e;
+      }
+      p.commit(n);
+      return;
+    }
+    this.ring.u8.set(bytes, off);
+    p.commit(bytes.length);
+  }
+
+  private closedOrClaim(len: number): number {
+    if (Atomics.load(this.i32, CLOSED) !== 0) throw closedError();
+    return this.producerSide().tryClaim(len);
+  }
+
+  /**
+   * Waits for room for `len` bytes, then hands the claimed offset to `onClaim` before returning:
+   * in the same synchronous step, so no other task of this thread can see the claim half done.
+   */
+  private *claimSteps<R>(len: number, deadline: Deadline, onClaim: (off: number) => R): WaitSteps<R> {
+    const i32 = this.i32;
+    const p = this.producerSide();
+    for (let i = 0; i < SPINS; i++) {
+      const off = this.closedOrClaim(len);
+      if (off >= 0) return onClaim(off);
+    }
+    for (;;) {
+      const signal = Atomics.load(i32, SPACE_SIGNAL);
+      const off = this.closedOrClaim(len);
+      if (off >= 0) return onClaim(off);
+      const left = deadline.remaining();
+      if (left === 0) throw timeoutError('Channel send', deadline.timeout);
+      Atomics.add(i32, SEND_SLEEPERS, 1);
+      try {
+        // Registered: a consumer that frees room from now on will bump the signal. Try once more
+        // for room freed before it could see us.
+        const again = p.tryClaim(len);
+        if (again >= 0) return onClaim(again);
+        yield { index: SPACE_SIGNAL, expected: signal, timeout: left };
+      } finally {
+        Atomics.sub(i32, SEND_SLEEPERS, 1);
+      }
+    }
+  }
+
+  /**
+   * Waits for the next message, then hands it to `onFrame` (take or peekView) in the same
+   * synchronous step as finding it, so no other task of this thread can take it in between.
+   */
+  private *frameSteps<R>(deadline: Deadline, onFrame: () => R): WaitSteps<R> {
+    const i32 = this.i32;
+    const c = this.consumerSide();
+    for (let i = 0; i < SPINS; i++) if (c.tryPeek(this.frame)) return onFrame();
+    for (;;) {
+      const signal = Atomics.load(i32, DATA_SIGNAL);
+      if (c.tryPeek(this.frame)) return onFrame();
+      if (Atomics.load(i32, CLOSED) !== 0) {
+        // Closed: everything sent before close() is visible now; drain it, then report CLOSED.
+        if (c.tryPeek(this.frame)) return onFrame();
+        throw closedError();
+      }
+      const left = deadline.remaining();
+      if (left === 0) throw timeoutError('Channel recv', deadline.timeout);
+      Atomics.add(i32, RECV_SLEEPERS, 1);
+      try {
+        if (c.tryPeek(this.frame)) return onFrame();
+        yield { index: DATA_SIGNAL, expected: signal, timeout: left };
+      } finally {
+        Atomics.sub(i32, RECV_SLEEPERS, 1);
+      }
+    }
+  }
+
+  declare private takeFn: () => T;
+  declare private peekFn: () => Uint8Array;
+
+  private take(): T {
+    const f = this.frame;
+    let value: T;
+    try {
+      value = this.codec.decode(this.ring.u8.subarray(f.offset, f.offset + f.len));
+    } finally {
+      // The message is consumed even if it cannot be decoded: a bad message must not wedge the ring.
+      this.consumerSide().release(f);
+    }
+    return value;
+  }
+
+  private claimView(off: number, size: number): Uint8Array {
+    this.claimed = off;
+    this.claimedLen = size;
+    return this.ring.u8.subarray(off, off + size);
+  }
+
+  private peekView(): Uint8Array {
+    this.peeked = true;
+    return this.ring.u8.subarray(this.frame.offset, this.frame.offset + this.frame.len);
+  }
+
+  private checkClaimSize(size: number): void {
+    this.checkIdleProducer();
+    validateInteger(size, 'size', 0, this.ring.maxMessage);
+  }
+
+  private checkIdleProducer(): void {
+    if (this.claimed >= 0)
+      invalidArgument('this Channel object has a claim outstanding: publish() or cancelClaim() first');
+  }
+
+  private checkIdleConsumer(): void {
+    if (this.peeked) invalidArgument('this Channel object has a peeked message: release() it first');
+  }
+}
+
+function closedError(): ShmkitError {
+  return new ShmkitError('CLOSED', 'the channel is closed');
+}

@@ -1,0 +1,8 @@
+export { Channel, type ChannelHandle, type ChannelOptions } from './channel.js';
+export { bytesCodec, type Codec, type CodecName, msgpackCodec, utf8Codec } from './codec.js';
+export {
+  RingBuffer,
+  type RingBufferHandle,
+  type TypedArray,
+  type TypedArrayConstructor,
+} from './ring-buffer.js';
