@@ -296,7 +296,7 @@ export class RingBuffer {
   }
 
   /** The async form of pushBlocking. */
-  pushAsync(
+  async pushAsync(
     elements: TypedArray,
     o?: AsyncWaitOptions & { length?: number; offset?: number },
   ): Promise<number> {
@@ -323,7 +323,7 @@ export class RingBuffer {
   }
 
   /** The async form of popBlocking. */
-  popAsync(
+  async popAsync(
     elements: TypedArray,
     o?: AsyncWaitOptions & { length?: number; offset?: number; min?: number },
   ): Promise<number> {
