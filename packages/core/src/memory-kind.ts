@@ -6,7 +6,14 @@ import type { Waiter, WaiterKind } from './waiter.js';
 /** What a kind of memory needs: how to wait on its words and who its threads are. */
 export interface MemoryKind {
   readonly waiter: Waiter;
+  /** The identity used when {@link identityFor} is absent or returns undefined. */
   readonly identity: Identity;
+  /**
+   * The identity of the threads sharing `buffer`, when it depends on the buffer (each mapped
+   * segment keeps its own thread table). Handles stay plain data: the identity is found again
+   * from the buffer in every thread that attaches.
+   */
+  identityFor?(buffer: SharedArrayBuffer): Identity | undefined;
 }
 
 const kinds = new Map<WaiterKind, MemoryKind>([['heap', { waiter: heapWaiter, identity: heapIdentity }]]);

@@ -48,8 +48,10 @@ export class Region {
     return memoryKind(this.kind).waiter;
   }
 
+  /** Who the threads sharing this memory are (owner tokens, liveness). */
   get identity(): Identity {
-    return memoryKind(this.kind).identity;
+    const k = memoryKind(this.kind);
+    return k.identityFor?.(this.buffer) ?? k.identity;
   }
 
   /** A view of the region's words. */
