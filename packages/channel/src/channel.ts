@@ -53,6 +53,7 @@ import {
   SPACE_SIGNAL,
   VERSION,
 } from './layout.js';
+import { producersDead, registerProducer, skipDeadClaim, unregisterProducer } from './liveness.js';
 import { MultiProducer, type Producer, SingleProducer } from './producer.js';
 import { type FrameInfo, RingMemory } from './ring-memory.js';
 
@@ -315,6 +316,18 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     this.waiter.notify(this.i32, SPACE_SIGNAL, Number.POSITIVE_INFINITY);
   }
 
+  /**
+   * Stops counting this Channel object's thread as a producer, so that its exit is not taken for
+   * a crash (receivers get PEER_DEAD only when every registered producer died). Segment.close()
+   * calls it; sending again registers again.
+   */
+  unregister(): void {
+    this.checkIdleProducer();
+    if (this.producer === undefined) return;
+    unregisterProducer(this.ring, this.identity.self());
+    this.producer = undefined;
+  }
+
   // ---- zero copy ----
 
   /**
@@ -433,6 +446,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   private producerSide(): Producer {
     if (this.producer === undefined) {
       const token = this.identity.self();
+      registerProducer(this.ring, this.identity);
       this.producer = this.ring.manyProducers
         ? new MultiProducer(this.ring, token)
         : new SingleProducer(this.ring, token);
@@ -557,17 +571,39 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
       const left = deadline.remaining();
       if (left === 0) throw timeoutError('Channel recv', deadline.timeout);
       Atomics.add(i32, RECV_SLEEPERS, 1);
+      let r: string;
       try {
         if (c.tryPeek(this.frame)) return onFrame();
-        yield { index: DATA_SIGNAL, expected: signal, timeout: left };
+        // Sleep in slices where peers can die (processes), to notice it within one slice.
+        r = yield {
+          index: DATA_SIGNAL,
+          expected: signal,
+          timeout: Math.min(left, this.identity.livenessSliceMs),
+        };
       } finally {
         Atomics.sub(i32, RECV_SLEEPERS, 1);
       }
+      if (r === 'timed-out' && this.checkPeers()) return onFrame();
     }
   }
 
   declare private takeFn: () => T;
   declare private peekFn: () => Uint8Array;
+
+  /**
+   * After a quiet slice: repairs a frame a dead producer left half written, and reports
+   * PEER_DEAD once nothing is left to read and every registered producer has died. Returns true
+   * when it found a message (in this.frame) that must be delivered.
+   */
+  private checkPeers(): boolean {
+    if (skipDeadClaim(this.ring, this.identity)) return false;
+    if (!producersDead(this.ring, this.identity)) return false;
+    if (this.consumerSide().tryPeek(this.frame)) return true;
+    throw new ShmkitError(
+      'PEER_DEAD',
+      'every producer of this channel died without closing it, and it is drained',
+    );
+  }
 
   private take(): T {
     const f = this.frame;

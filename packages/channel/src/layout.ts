@@ -11,7 +11,8 @@
  * | 384    | readClaim                      | consumers ('many'): end of claimed frames (CAS)   |
  * | 512    | dataSignal, recvSleepers       | producers bump the signal; sleeping receivers count themselves |
  * | 640    | spaceSignal, sendSleepers      | consumers bump the signal; sleeping senders count themselves |
- * | 768    | producers, closedByPeer        | producer registration (liveness, for segments)    |
+ * | 768    | registry overflow flag         | a producer that found no free registry slot       |
+ * | 772    | 63 producer tokens (0 = free)  | producers register on their first send (liveness) |
  * | 1024   | ring: `capacity` bytes of frames                                                    |
  * | 1024 + capacity | marks (many consumers only): one int32 per 16-byte cell of the ring      |
  *
@@ -51,7 +52,9 @@ export const DATA_SIGNAL = 128;
 export const RECV_SLEEPERS = 129;
 export const SPACE_SIGNAL = 160;
 export const SEND_SLEEPERS = 161;
-export const PRODUCERS = 192;
+export const REGISTRY_OVERFLOW = 192;
+export const REGISTRY_FIRST = 193;
+export const REGISTRY_END = 256;
 
 export const HEADER_BYTES = 1024;
 export const FRAME_HEADER = 16;

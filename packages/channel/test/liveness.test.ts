@@ -1,0 +1,75 @@
+// Producer liveness with a stand-in identity: the 'futex' memory kind is registered here with the
+// heap waiter and an identity whose threads we can declare dead, so PEER_DEAD and the repair of
+// half-written frames are tested without processes (the segment tests kill real ones).
+
+import { Channel } from '@shmkit/channel';
+import { heapWaiter, type Identity, Region, registerMemoryKind } from '@shmkit/core';
+import { describe, expect, it } from 'vitest';
+
+let me = 1;
+const dead = new Set<number>();
+const identity: Identity = { self: () => me, isAlive: (t) => !dead.has(t), livenessSliceMs: 10 };
+registerMemoryKind('futex', { waiter: heapWaiter, identity });
+
+function channel(producers: 'one' | 'many', consumers: 'one' | 'many' = 'one'): Channel {
+  const size = Channel.byteLength(1024, { consumers });
+  return new Channel({
+    capacity: 1024,
+    producers,
+    consumers,
+    region: new Region(new SharedArrayBuffer(size), 0, size, 'futex'),
+  });
+}
+
+describe('Channel producer liveness', () => {
+  it('drains what dead producers committed, skips their half-written frame, then reports PEER_DEAD', () => {
+    dead.clear();
+    for (const consumers of ['one', 'many'] as const) {
+      const ch = channel('many', consumers);
+      me = 5;
+      ch.send(new Uint8Array([1]));
+      me = 6;
+      const other = Channel.from(ch.handle);
+      other.send(new Uint8Array([2]));
+      other.claim(10).fill(9); // killed before publish
+      me = 7;
+      const third = Channel.from(ch.handle);
+      third.send(new Uint8Array([3])); // committed behind the half-written frame
+      third.unregister(); // left cleanly: not a dead peer
+      dead.add(5);
+      dead.add(6);
+      me = 8;
+      const rx = Channel.from(ch.handle);
+      expect(Array.from(rx.recv({ timeout: 1000 }))).toEqual([1]);
+      expect(Array.from(rx.recv({ timeout: 1000 }))).toEqual([2]);
+      expect(Array.from(rx.recv({ timeout: 1000 }))).toEqual([3]);
+      expect(() => rx.recv({ timeout: 1000 })).toThrowError(expect.objectContaining({ code: 'PEER_DEAD' }));
+    }
+  });
+
+  it('keeps waiting while one registered producer lives', () => {
+    dead.clear();
+    const ch = channel('one');
+    me = 11;
+    ch.send(new Uint8Array([1]));
+    me = 12;
+    const rx = Channel.from(ch.handle);
+    rx.recv();
+    expect(() => rx.recv({ timeout: 50 })).toThrowError(expect.objectContaining({ code: 'TIMEOUT' }));
+    dead.add(11);
+    expect(() => rx.recv({ timeout: 1000 })).toThrowError(expect.objectContaining({ code: 'PEER_DEAD' }));
+  });
+
+  it('reports CLOSED rather than PEER_DEAD for a channel closed before its producers died', async () => {
+    dead.clear();
+    const ch = channel('one');
+    me = 21;
+    ch.send(new Uint8Array([1]));
+    ch.close();
+    dead.add(21);
+    me = 22;
+    const rx = Channel.from(ch.handle);
+    expect(rx.recv().length).toBe(1);
+    await expect(rx.recvAsync({ timeout: 1000 })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
