@@ -134,9 +134,10 @@ export class ProcessIdentity implements Identity {
    * Gives the calling thread's slot back (when it is done with the segment). Its token then counts
    * as dead: release only while holding no lock of this table's memory. Other ProcessIdentity
    * objects of this thread over the same table shared the slot; do not use them afterwards.
+   * Releases the slot even when another of those objects was the one that claimed it.
    */
   release(): boolean {
-    const token = this.token;
+    const token = this.token !== 0 ? this.token : this.findOwn();
     if (token === 0) return false;
     this.token = 0;
     const base = ((token & SLOT_MASK) - 1) * SLOT_WORDS;
@@ -179,17 +180,10 @@ export class ProcessIdentity implements Identity {
     const start = selfStartTime();
     // Another ProcessIdentity of this thread over this table (a segment opened twice) already
     // holds a slot: share it, so that one thread has one token per table.
-    for (let slot = 0; slot < this.capacity; slot++) {
-      const owner = this.read(slot, Atomics.load(t, slot * SLOT_WORDS + STATE));
-      if (
-        owner !== undefined &&
-        owner.pid === pid &&
-        owner.startTime === start &&
-        owner.threadId === threadId
-      ) {
-        this.token = tokenOf(slot, Atomics.load(t, slot * SLOT_WORDS + STATE));
-        return this.token;
-      }
+    const own = this.findOwn();
+    if (own !== 0) {
+      this.token = own;
+      return own;
     }
     for (let pass = 0; pass < 2; pass++) {
       for (let slot = 0; slot < this.capacity; slot++) {
@@ -213,6 +207,25 @@ export class ProcessIdentity implements Identity {
       'TOO_LARGE',
       `the thread table is full: ${this.capacity} live threads already use this shared memory`,
     );
+  }
+
+  /** The token of the slot this thread holds in the table (claimed by any object), or 0. */
+  private findOwn(): number {
+    const t = this.table;
+    const start = selfStartTime();
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const state = Atomics.load(t, slot * SLOT_WORDS + STATE);
+      const owner = this.read(slot, state);
+      if (
+        owner !== undefined &&
+        owner.pid === process.pid &&
+        owner.startTime === start &&
+        owner.threadId === threadId
+      ) {
+        return tokenOf(slot, state);
+      }
+    }
+    return 0;
   }
 
   /** The owner recorded in `slot` if its state is `state` (LIVE) before and after the reads. */

@@ -5,7 +5,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createMappedFile, futexWaiter, type MappedFile, SHM_DIR, unlinkMappedFile } from '@shmkit/segment';
+import {
+  createMappedFile,
+  futexWaiter,
+  type MappedFile,
+  Segment,
+  SHM_DIR,
+  unlinkMappedFile,
+} from '@shmkit/segment';
 
 /** Every file a test creates starts with this, so the suite can check none is left. */
 export const PREFIX = `shmkit-test-${process.pid}-`;
@@ -33,6 +40,28 @@ export function removeTestFiles(): void {
 /** Files of this test process still in /dev/shm. */
 export function leftoverFiles(): string[] {
   return readdirSync(SHM_DIR).filter((n) => n.startsWith(PREFIX));
+}
+
+/** Every segment a test names starts with this (its file: `shmkit.` + this). */
+export const SEGMENT_PREFIX = `t${process.pid}-`;
+const segments = new Map<string, string | undefined>();
+
+/** A fresh segment name (in /dev/shm, or `dir`), unlinked by {@link removeTestSegments}. */
+export function segmentName(tag: string, dir?: string): string {
+  const name = `${SEGMENT_PREFIX}${++counter}-${tag}`;
+  segments.set(name, dir);
+  return name;
+}
+
+/** For afterEach: unlinks every segment this process's tests named. */
+export function removeTestSegments(): void {
+  for (const [name, dir] of segments) Segment.unlink(name, { dir });
+  segments.clear();
+}
+
+/** Segment files of this test process still in /dev/shm. */
+export function leftoverSegments(): string[] {
+  return readdirSync(SHM_DIR).filter((n) => n.startsWith(`shmkit.${SEGMENT_PREFIX}`));
 }
 
 export interface Child {

@@ -79,7 +79,7 @@ describe('loading the native addon', () => {
   });
 
   it('makes importing @shmkit/segment fail with UNSUPPORTED when the addon is not built', () => {
-    // A copy of the package whose build failed: dist/ and package.json, @shmkit/core linked.
+    // A copy of the package whose build failed: dist/ and package.json, its @shmkit deps linked.
     const d = tempDir();
     cpSync(path.join(packageDir, 'dist'), path.join(d, 'dist'), { recursive: true });
     cpSync(path.join(packageDir, 'package.json'), path.join(d, 'package.json'));
@@ -89,7 +89,9 @@ describe('loading the native addon', () => {
       JSON.stringify({ reason: 'the build was skipped (SHMKIT_SKIP_NATIVE_BUILD=1)', fix: 'unset it' }),
     );
     mkdirSync(path.join(d, 'node_modules', '@shmkit'), { recursive: true });
-    symlinkSync(path.join(packageDir, '..', 'core'), path.join(d, 'node_modules', '@shmkit', 'core'));
+    for (const dep of ['core', 'sync', 'channel']) {
+      symlinkSync(path.join(packageDir, '..', dep), path.join(d, 'node_modules', '@shmkit', dep));
+    }
     const script = `import(${JSON.stringify(path.join(d, 'dist', 'index.js'))}).then(
       () => console.log('loaded'),
       (e) => console.log(e.name, e.code, e.message))`;
