@@ -699,6 +699,45 @@ describe('named objects', () => {
     expect(codeOf(() => ch2.recv({ timeout: 300 }))).toBe('TIMEOUT');
   });
 
+  for (const producers of ['one', 'many'] as const) {
+    it(`hands over everything a producer SIGKILLed mid-stream committed, then PEER_DEAD (${producers})`, async () => {
+      const seg = Segment.create(segmentName(`kill-${producers}`), { size: SIZE });
+      const capacity = 4096;
+      const ch = seg.channel('c', { capacity, producers });
+      const child = startChild('segment-child.mjs', [
+        'produce',
+        seg.name,
+        '0',
+        '1000000000',
+        String(capacity),
+        producers,
+        'keep',
+        'no-go',
+      ]);
+      receiveAll(ch, 1, 2000); // the producer is running flat out, the ring mostly full
+      child.proc.kill('SIGKILL');
+      expect((await child.exited()).signal).toBe('SIGKILL');
+      // Whatever it committed before dying arrives intact and in order; then the channel says
+      // its only producer is dead instead of waiting forever.
+      let next = 2000;
+      let code: string | undefined;
+      for (;;) {
+        let m: Uint8Array;
+        try {
+          m = ch.recv({ timeout: 10_000 });
+        } catch (e) {
+          code = (e as { code?: string }).code;
+          break;
+        }
+        const v = new DataView(m.buffer, m.byteOffset, m.byteLength);
+        expect(v.getUint32(4, true)).toBe(next++);
+        expect(v.getUint32(8, true)).toBe(m.length);
+        for (let i = 12; i < m.length; i++) expect(m[i]).toBe(((next - 1) * 7 + i) & 0xff);
+      }
+      expect(code).toBe('PEER_DEAD');
+    });
+  }
+
   it('lets a worker thread of another process attach with Segment.from(handle)', async () => {
     const seg = Segment.create(segmentName('worker'), { size: SIZE });
     const counter = words(seg, 'counter', 8);
