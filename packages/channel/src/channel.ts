@@ -60,10 +60,14 @@ import { type FrameInfo, RingMemory } from './ring-memory.js';
 /**
  * How long a waiting sender or receiver keeps trying before it sleeps. Waking a sleeper costs a
  * system call on each side and tens of microseconds here, while a peer running on another core
- * answers within a few microseconds: spinning that long first keeps ping-pong traffic awake.
- * Checked every SPIN_CHECK tries, so the clock is read rarely.
+ * answers within a few microseconds: spinning first keeps ping-pong traffic awake. The budget
+ * adapts per Channel object (halved after a wait that had to sleep, grown back after one the spin
+ * caught): when the cores are oversubscribed, spinning only delays the peer it waits for, and a
+ * fixed budget shorter than a wake-up makes every hop pay two wake-ups.
+ * The clock is read every SPIN_CHECK tries.
  */
-const SPIN_MS = 0.2;
+const SPIN_MAX_MS = 0.2;
+const SPIN_MIN_MS = 0.005;
 const SPIN_CHECK = 64;
 
 /** Options of the Channel constructor. */
@@ -436,12 +440,23 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     this.claimedLen = 0;
     this.peeked = false;
     this.directLength = 0;
+    this.spinMs = SPIN_MAX_MS;
     // Bound once here: attach() creates objects without running the constructor or field initializers.
     this.takeFn = () => this.take();
     this.peekFn = () => this.peekView();
   }
 
   declare private directLength: number;
+  /** This object's current spin budget, in ms (see SPIN_MAX_MS). */
+  declare private spinMs: number;
+
+  private spinCaught(): void {
+    if (this.spinMs < SPIN_MAX_MS) this.spinMs = Math.min(SPIN_MAX_MS, this.spinMs * 1.25);
+  }
+
+  private spinMissed(): void {
+    this.spinMs = Math.max(SPIN_MIN_MS, this.spinMs / 2);
+  }
 
   private producerSide(): Producer {
     if (this.producer === undefined) {
@@ -518,13 +533,17 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const p = this.producerSide();
     for (let i = 1, until = -1; ; i++) {
       const off = this.closedOrClaim(len);
-      if (off >= 0) return onClaim(off);
+      if (off >= 0) {
+        this.spinCaught();
+        return onClaim(off);
+      }
       if (i % SPIN_CHECK === 0) {
         const now = performance.now();
-        if (until < 0) until = now + Math.min(SPIN_MS, deadline.remaining());
+        if (until < 0) until = now + Math.min(this.spinMs, deadline.remaining());
         else if (now >= until) break;
       }
     }
+    this.spinMissed();
     for (;;) {
       const signal = Atomics.load(i32, SPACE_SIGNAL);
       const off = this.closedOrClaim(len);
@@ -552,14 +571,18 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const i32 = this.i32;
     const c = this.consumerSide();
     for (let i = 1, until = -1; ; i++) {
-      if (c.tryPeek(this.frame)) return onFrame();
+      if (c.tryPeek(this.frame)) {
+        this.spinCaught();
+        return onFrame();
+      }
       if (i % SPIN_CHECK === 0) {
         if (Atomics.load(i32, CLOSED) !== 0) break;
         const now = performance.now();
-        if (until < 0) until = now + Math.min(SPIN_MS, deadline.remaining());
+        if (until < 0) until = now + Math.min(this.spinMs, deadline.remaining());
         else if (now >= until) break;
       }
     }
+    this.spinMissed();
     for (;;) {
       const signal = Atomics.load(i32, DATA_SIGNAL);
       if (c.tryPeek(this.frame)) return onFrame();
@@ -609,7 +632,11 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const f = this.frame;
     let value: T;
     try {
-      value = this.codec.decode(this.ring.u8.subarray(f.offset, f.offset + f.len));
+      const c = this.codec;
+      value =
+        c.decodeAt !== undefined
+          ? c.decodeAt(this.ring.u8, f.offset, f.offset + f.len)
+          : c.decode(this.ring.u8.subarray(f.offset, f.offset + f.len));
     } finally {
       // The message is consumed even if it cannot be decoded: a bad message must not wedge the ring.
       this.consumerSide().release(f);

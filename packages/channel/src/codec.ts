@@ -19,6 +19,11 @@ export interface Codec<T> {
   maxEncodedSize?(value: T): number;
   /** Optional: encodes straight into `dest` (at least maxEncodedSize bytes long); returns its length. */
   encodeInto?(value: T, dest: Uint8Array): number;
+  /**
+   * Optional: decodes bytes [start, end) of `ring` without the caller making a view first (a
+   * view is an allocation per message). Same contract as decode.
+   */
+  decodeAt?(ring: Uint8Array, start: number, end: number): T;
 }
 
 /** Names of the built-in codecs. */
@@ -33,6 +38,10 @@ export const bytesCodec: Codec<Uint8Array> = {
   },
   decode(bytes) {
     return bytes.slice();
+  },
+  decodeAt(ring, start, end) {
+    // One allocation: the copy, over a plain ArrayBuffer of its own.
+    return ring.slice(start, end);
   },
 };
 
@@ -76,6 +85,7 @@ export function msgpackCodec<T = unknown>(): Codec<T> {
     copyBuffers: true,
     moreTypes: true,
   });
+  let scratch = new Uint8Array(4096);
   return {
     name: 'msgpack',
     encode(value) {
@@ -92,8 +102,13 @@ export function msgpackCodec<T = unknown>(): Codec<T> {
       }
     },
     decode(bytes) {
+      // msgpackr reads a view of shared memory about 10x slower than one of ordinary memory
+      // (22 us vs 2 us for a 400-byte object here): copy the frame out first, into a buffer
+      // reused from call to call (copyBuffers keeps decoded typed arrays from pointing into it).
+      if (scratch.length < bytes.length) scratch = new Uint8Array(Math.max(bytes.length, scratch.length * 2));
+      scratch.set(bytes);
       try {
-        return packr.unpack(bytes) as T;
+        return packr.unpack(scratch.subarray(0, bytes.length)) as T;
       } catch (e) {
         throw new ShmkitError('CORRUPT', `a msgpack message could not be decoded: ${String(e)}`, {
           cause: e,

@@ -418,5 +418,19 @@ function copy(input: TypedArray, inOffset: number, output: TypedArray, outOffset
     dst.set(src, outOffset);
     return;
   }
-  for (let i = 0; i < n; i++) dst[outOffset + i] = src[inOffset + i]!;
+  // Unrolled by 8: the element loop is the cost of every wrapped or offset copy and every pop.
+  let i = 0;
+  for (const end8 = n - 7; i < end8; i += 8) {
+    const a = outOffset + i;
+    const b = inOffset + i;
+    dst[a] = src[b]!;
+    dst[a + 1] = src[b + 1]!;
+    dst[a + 2] = src[b + 2]!;
+    dst[a + 3] = src[b + 3]!;
+    dst[a + 4] = src[b + 4]!;
+    dst[a + 5] = src[b + 5]!;
+    dst[a + 6] = src[b + 6]!;
+    dst[a + 7] = src[b + 7]!;
+  }
+  for (; i < n; i++) dst[outOffset + i] = src[inOffset + i]!;
 }
