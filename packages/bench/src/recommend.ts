@@ -1,0 +1,124 @@
+/**
+ * `shmkit recommend`: a short measurement of the backends that fit the user's case (between
+ * threads, or between processes), ranked, each with its numbers and a one-line reason.
+ */
+import { type MeasureOptions, measure } from './measure.js';
+import { formatCount, sig } from './report.js';
+import type { BackendId, BenchReport, BenchResult, Pattern, Skipped, Where } from './types.js';
+
+export const THREAD_BACKENDS: readonly BackendId[] = ['shmkit-thread', 'shmkit-thread-async', 'postmessage'];
+export const PROCESS_BACKENDS: readonly BackendId[] = [
+  'shmkit-process',
+  'child-ipc-advanced',
+  'child-ipc-json',
+  'uds',
+  'tcp',
+  'pipe',
+];
+
+/** What each backend is like beyond its numbers. */
+export const TRAITS: Record<BackendId, string> = {
+  postmessage: 'built in, nothing to set up; clones every message and needs the receiver’s event loop',
+  'shmkit-thread':
+    'shared-memory ring: blocking send/recv (block a worker, or the main thread while it waits)',
+  'shmkit-thread-async':
+    'shared-memory ring with sendAsync/recvAsync: the event loop stays free while waiting',
+  'child-ipc-json':
+    'built in to fork(); JSON text, so bytes travel as base64 and Map/Date/BigInt do not survive',
+  'child-ipc-advanced':
+    "fork() with serialization: 'advanced' (V8 serializer): Buffers, Map, Set, Date, BigInt",
+  uds: 'UNIX socket: any two processes (not only parent and child); you write the framing',
+  tcp: 'loopback TCP: the same code works across machines; the most kernel work per message',
+  pipe: "a child's stdio pipes: no address to manage, parent and child only; you write the framing",
+  'shmkit-process':
+    'named shared-memory segment: no kernel copy, blocking send/recv; needs the native addon (Linux)',
+};
+
+export interface RecommendOptions {
+  size: number;
+  pattern: Pattern;
+  objects?: boolean;
+  processes?: boolean;
+  payloadFile?: string;
+  reps?: number;
+  targetMs?: number;
+  onProgress?: MeasureOptions['onProgress'];
+}
+
+export interface Ranked {
+  rank: number;
+  backend: BackendId;
+  result: BenchResult;
+  reason: string;
+}
+
+export interface Recommendation {
+  pattern: Pattern;
+  payload: 'bytes' | 'object';
+  size: number;
+  where: Where;
+  ranked: Ranked[];
+  failed: BenchResult[];
+  unavailable: Skipped[];
+  report: BenchReport;
+}
+
+/** Measures the fitting backends briefly and ranks them (stream: msgs/s; rtt: p50). */
+export async function recommend(o: RecommendOptions): Promise<Recommendation> {
+  const where: Where = o.processes ? 'process' : 'thread';
+  const payload = o.objects || o.payloadFile !== undefined ? 'object' : 'bytes';
+  const report = await measure({
+    backends: where === 'process' ? PROCESS_BACKENDS : THREAD_BACKENDS,
+    patterns: [o.pattern],
+    payloads: [payload],
+    sizes: [o.size],
+    reps: o.reps ?? 3,
+    targetMs: o.targetMs ?? 50,
+    ...(o.payloadFile !== undefined ? { payloadFile: o.payloadFile } : {}),
+    ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}),
+  });
+  const ok = report.results.filter((r) => r.verified);
+  const score = (r: BenchResult): number =>
+    o.pattern === 'stream' ? -(r.msgsPerSec ?? 0) : (r.rttP50Us ?? Infinity);
+  ok.sort((a, b) => score(a) - score(b));
+  const ranked = ok.map((r, i) => ({
+    rank: i + 1,
+    backend: r.backend,
+    result: r,
+    reason: reason(r, i, ok, o.pattern),
+  }));
+  return {
+    pattern: o.pattern,
+    payload,
+    size: payload === 'object' ? (report.results[0]?.size ?? 0) : o.size,
+    where,
+    ranked,
+    failed: report.results.filter((r) => !r.verified),
+    unavailable: report.skipped,
+    report,
+  };
+}
+
+function reason(r: BenchResult, i: number, all: BenchResult[], pattern: Pattern): string {
+  const trait = TRAITS[r.backend];
+  if (all.length === 1) return trait;
+  const cmp = (a: BenchResult, b: BenchResult): number =>
+    pattern === 'stream' ? a.msgsPerSec! / b.msgsPerSec! : b.rttP50Us! / a.rttP50Us!;
+  if (i === 0) {
+    const next = all[1]!;
+    const x = cmp(r, next);
+    const what = pattern === 'stream' ? 'the throughput of' : 'faster round trips than';
+    return `${sig(x)}x ${what} ${next.backend}; ${trait}`;
+  }
+  const best = all[0]!;
+  const x = cmp(best, r);
+  return `${sig(x)}x ${pattern === 'stream' ? 'lower throughput than' : 'slower round trips than'} ${best.backend}; ${trait}`;
+}
+
+/** The numbers of a ranked result, in one short string. */
+export function numbersOf(r: BenchResult): string {
+  if (r.pattern === 'stream') {
+    return `${formatCount(r.msgsPerSec!)} msgs/s, ${sig(r.mbPerSec!)} MB/s, ${sig(r.cpuUsPerMsg!)} CPU µs/msg`;
+  }
+  return `p50 ${sig(r.rttP50Us!)} µs, p99 ${sig(r.rttP99Us!)} µs, ${sig(r.cpuUsPerMsg!)} CPU µs/round trip`;
+}
