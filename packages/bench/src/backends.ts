@@ -154,7 +154,7 @@ abstract class CallbackSession implements Session {
       spec.timeoutMs,
       `receiving ${n} messages`,
     );
-    return this.outcome(spec, v, end - start, cpuSince(cpu0), done, undefined);
+    return outcome(this.where, spec, v, end - start, cpuSince(cpu0), done, undefined);
   }
 
   private async rtt(spec: RunSpec, codec: WireCodec, v: Verifier): Promise<RunOutcome> {
@@ -186,27 +186,7 @@ abstract class CallbackSession implements Session {
     await this.link.within(got, spec.timeoutMs, `waiting for ${n} round trips`);
     const cpu = cpuSince(cpu0);
     const done = await this.link.request({ shmkit$: 'finish' }, 'done', spec.timeoutMs);
-    return this.outcome(spec, v, end - start, cpu, done, histogram);
-  }
-
-  private outcome(
-    spec: RunSpec,
-    v: Verifier,
-    elapsedMs: number,
-    mainCpuUs: number,
-    done: Control,
-    histogram: hdr.Histogram | undefined,
-  ): RunOutcome {
-    const peerCpu = done.shmkit$ === 'done' ? done.cpuUs : 0;
-    const { verified, why } = v.verdict(spec.n);
-    return {
-      n: spec.n,
-      elapsedMs,
-      cpuUs: this.where === 'thread' ? mainCpuUs : mainCpuUs + peerCpu,
-      verified,
-      why,
-      histogram,
-    };
+    return outcome(this.where, spec, v, end - start, cpu, done, histogram);
   }
 
   close(): Promise<void> {
@@ -374,7 +354,7 @@ class ChannelSession implements Session {
     else for (let i = 0; i < n; i++) v.accept(ch.recv(wait));
     const elapsedMs = performance.now() - start;
     const done = await link.expect('done', spec.timeoutMs);
-    return this.outcome(spec, v, elapsedMs, cpuSince(cpu0), done, undefined);
+    return outcome(this.where, spec, v, elapsedMs, cpuSince(cpu0), done, undefined);
   }
 
   private async rtt(
@@ -413,27 +393,7 @@ class ChannelSession implements Session {
     }
     const cpu = cpuSince(cpu0);
     const done = await link.request({ shmkit$: 'finish' }, 'done', spec.timeoutMs);
-    return this.outcome(spec, v, t - start, cpu, done, histogram);
-  }
-
-  private outcome(
-    spec: RunSpec,
-    v: Verifier,
-    elapsedMs: number,
-    mainCpuUs: number,
-    done: Control,
-    histogram: hdr.Histogram | undefined,
-  ): RunOutcome {
-    const peerCpu = done.shmkit$ === 'done' ? done.cpuUs : 0;
-    const { verified, why } = v.verdict(spec.n);
-    return {
-      n: spec.n,
-      elapsedMs,
-      cpuUs: this.where === 'thread' ? mainCpuUs : mainCpuUs + peerCpu,
-      verified,
-      why,
-      histogram,
-    };
+    return outcome(this.where, spec, v, t - start, cpu, done, histogram);
   }
 
   close(): Promise<void> {
@@ -573,4 +533,29 @@ const BACKENDS: Record<BackendId, Backend> = {
 
 export function getBackend(id: BackendId): Backend {
   return BACKENDS[id];
+}
+
+/**
+ * The outcome of one timed run. CPU time: a peer thread's time is already in this process's
+ * process.cpuUsage(), a peer process's is added from what it reported when it finished.
+ */
+function outcome(
+  where: Where,
+  spec: RunSpec,
+  v: Verifier,
+  elapsedMs: number,
+  mainCpuUs: number,
+  done: Control,
+  histogram: hdr.Histogram | undefined,
+): RunOutcome {
+  const peerCpu = done.shmkit$ === 'done' ? done.cpuUs : 0;
+  const { verified, why } = v.verdict(spec.n);
+  return {
+    n: spec.n,
+    elapsedMs,
+    cpuUs: where === 'thread' ? mainCpuUs : mainCpuUs + peerCpu,
+    verified,
+    why,
+    histogram,
+  };
 }
