@@ -172,6 +172,12 @@ describe('Channel close', () => {
     expect(await codeOf(() => ch.tryRecv())).toBe('CLOSED');
     pending.close();
     expect(await codeOf(waiting)).toBe('CLOSED');
+    // A sender awaiting room in a full ring is woken by close() too.
+    const full = new Channel({ capacity: 256 });
+    while (full.trySend(new Uint8Array(40)));
+    const sending = full.sendAsync(new Uint8Array(40), { timeout: 20_000 });
+    full.close();
+    expect(await codeOf(sending)).toBe('CLOSED');
     expect(pendingEventLoopHolds()).toBe(0);
   });
 });
