@@ -1,21 +1,12 @@
 import { Channel, type ChannelHandle, type Codec } from '@shmkit/channel';
-import { pendingEventLoopHolds, Region, ShmkitError } from '@shmkit/core';
+import { pendingEventLoopHolds, Region } from '@shmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { asyncCodeOf, codeOf } from '../../../test/helpers/errors.js';
 import { runWorker, runWorkers, withTimeout } from '../../../test/helpers/workers.js';
 import { checkMessage, makeMessage } from './fixtures/messages.js';
 
 const worker = new URL('./fixtures/channel-worker.ts', import.meta.url);
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShmkitError);
-    return (e as ShmkitError).code;
-  }
-  return undefined;
-}
 
 type Mode = 'one' | 'many';
 
@@ -164,20 +155,20 @@ describe('Channel close', () => {
     ch.send('b');
     ch.close();
     expect(ch.closed).toBe(true);
-    expect(await codeOf(() => ch.send('c'))).toBe('CLOSED');
+    expect(codeOf(() => ch.send('c'))).toBe('CLOSED');
     const got: string[] = [];
     for await (const m of ch) got.push(m);
     expect(got).toEqual(['a', 'b']);
-    expect(await codeOf(() => ch.recv())).toBe('CLOSED');
-    expect(await codeOf(() => ch.tryRecv())).toBe('CLOSED');
+    expect(codeOf(() => ch.recv())).toBe('CLOSED');
+    expect(codeOf(() => ch.tryRecv())).toBe('CLOSED');
     pending.close();
-    expect(await codeOf(waiting)).toBe('CLOSED');
+    expect(await asyncCodeOf(waiting)).toBe('CLOSED');
     // A sender awaiting room in a full ring is woken by close() too.
     const full = new Channel({ capacity: 256 });
     while (full.trySend(new Uint8Array(40)));
     const sending = full.sendAsync(new Uint8Array(40), { timeout: 20_000 });
     full.close();
-    expect(await codeOf(sending)).toBe('CLOSED');
+    expect(await asyncCodeOf(sending)).toBe('CLOSED');
     expect(pendingEventLoopHolds()).toBe(0);
   });
 });
@@ -234,9 +225,9 @@ describe('Channel codecs', () => {
 
   it('refuses values a codec cannot encode with INVALID_ARGUMENT and sends nothing', async () => {
     const bytes = new Channel();
-    expect(await codeOf(() => bytes.send('text' as unknown as Uint8Array))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => bytes.send('text' as unknown as Uint8Array))).toBe('INVALID_ARGUMENT');
     const text = new Channel<string>({ codec: 'utf8' });
-    expect(await codeOf(() => text.send(5 as unknown as string))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => text.send(5 as unknown as string))).toBe('INVALID_ARGUMENT');
     expect(bytes.tryRecv()).toBeUndefined();
     expect(text.tryRecv()).toBeUndefined();
   });
@@ -246,7 +237,7 @@ describe('Channel limits and corruption', () => {
   it('refuses a message larger than half the ring with TOO_LARGE and stays usable', async () => {
     const ch = new Channel({ capacity: 1024 });
     expect(ch.maxMessageSize).toBe(512 - 16);
-    expect(await codeOf(() => ch.send(new Uint8Array(ch.maxMessageSize + 1)))).toBe('TOO_LARGE');
+    expect(codeOf(() => ch.send(new Uint8Array(ch.maxMessageSize + 1)))).toBe('TOO_LARGE');
     ch.send(new Uint8Array(ch.maxMessageSize));
     expect(ch.recv().length).toBe(ch.maxMessageSize);
   });
@@ -258,30 +249,30 @@ describe('Channel limits and corruption', () => {
       const words = new Int32Array(ch.handle.buffer);
       const frame = Channel.HEADER_BYTES / 4;
       words[frame + 1] = (1 << 20) | 1; // a frame size far past the ring
-      expect(await codeOf(() => ch.recv({ timeout: 100 }))).toBe('CORRUPT');
+      expect(codeOf(() => ch.recv({ timeout: 100 }))).toBe('CORRUPT');
       words[frame + 1] = 32 | 1;
       words[frame] = 1000; // a length larger than its frame
-      expect(await codeOf(() => ch.recv({ timeout: 100 }))).toBe('CORRUPT');
+      expect(codeOf(() => ch.recv({ timeout: 100 }))).toBe('CORRUPT');
     }
     const ch = new Channel({ capacity: 1024 });
     new Int32Array(ch.handle.buffer)[2] = 1000; // capacity word: not a power of two
-    expect(await codeOf(() => Channel.from(ch.handle))).toBe('CORRUPT');
+    expect(codeOf(() => Channel.from(ch.handle))).toBe('CORRUPT');
   });
 
   it('times out, aborts and validates options', async () => {
     const ch = new Channel({ capacity: 256 });
-    expect(await codeOf(() => ch.recv({ timeout: 10 }))).toBe('TIMEOUT');
+    expect(codeOf(() => ch.recv({ timeout: 10 }))).toBe('TIMEOUT');
     const ac = new AbortController();
     const p = ch.recvAsync({ signal: ac.signal });
     ac.abort();
-    expect(await codeOf(p)).toBe('ABORTED');
+    expect(await asyncCodeOf(p)).toBe('ABORTED');
     while (ch.trySend(new Uint8Array(32)));
-    expect(await codeOf(() => ch.send(new Uint8Array(32), { timeout: 10 }))).toBe('TIMEOUT');
-    expect(await codeOf(ch.sendAsync(new Uint8Array(32), { timeout: 10 }))).toBe('TIMEOUT');
-    expect(await codeOf(() => ch.recv({ timeout: -1 }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => ch.send(new Uint8Array(1), { timeout: Number.NaN }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => new Channel({ capacity: 1000 }))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(() => new Channel({ producers: 'two' as 'one' }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => ch.send(new Uint8Array(32), { timeout: 10 }))).toBe('TIMEOUT');
+    expect(await asyncCodeOf(ch.sendAsync(new Uint8Array(32), { timeout: 10 }))).toBe('TIMEOUT');
+    expect(codeOf(() => ch.recv({ timeout: -1 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => ch.send(new Uint8Array(1), { timeout: Number.NaN }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => new Channel({ capacity: 1000 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => new Channel({ producers: 'two' as 'one' }))).toBe('INVALID_ARGUMENT');
     expect(pendingEventLoopHolds()).toBe(0);
   });
 
@@ -291,7 +282,7 @@ describe('Channel limits and corruption', () => {
     let sent = 0;
     while (ch.trySend(m)) sent++;
     expect(sent).toBe(Math.floor(4096 / 128));
-    expect(await codeOf(() => ch.send(m, { timeout: 5 }))).toBe('TIMEOUT');
+    expect(codeOf(() => ch.send(m, { timeout: 5 }))).toBe('TIMEOUT');
     for (let i = 0; i < sent; i++) ch.recv();
     expect(ch.tryRecv()).toBeUndefined();
   });

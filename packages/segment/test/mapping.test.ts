@@ -11,20 +11,11 @@ import {
   unlinkMappedFile,
 } from '@shmkit/segment';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../../../test/helpers/errors.js';
 import { bounded, leftoverFiles, removeTestFiles, testFile, testPath } from './helpers.js';
 
 afterEach(removeTestFiles);
 afterAll(() => expect(leftoverFiles()).toEqual([]));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShmkitError);
-    return (e as ShmkitError).code;
-  }
-  return undefined;
-}
 
 describe('mapped segment files', () => {
   it('hands out a real SharedArrayBuffer over zeroed shared memory', () => {

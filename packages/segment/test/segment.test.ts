@@ -15,6 +15,7 @@ import { ShmkitError, TOKEN_MASK } from '@shmkit/core';
 import { createMappedFile, futexWaiter, openMappedFile, Segment, segmentIdentity } from '@shmkit/segment';
 import { Mutex } from '@shmkit/sync';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { codeOf } from '../../../test/helpers/errors.js';
 import {
   killChildren,
   leftoverSegments,
@@ -43,16 +44,6 @@ afterEach(() => {
   removeTestSegments();
 });
 afterAll(() => expect(leftoverSegments()).toEqual([]));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof ShmkitError)) throw e;
-    return e.code;
-  }
-  return undefined;
-}
 
 function control(seg: Segment): Int32Array {
   const b = seg.bytes('ctl', 64);

@@ -3,29 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { pendingEventLoopHolds, ShmkitError } from '@shmkit/core';
 import { Condition, Mutex } from '@shmkit/sync';
 import { describe, expect, it } from 'vitest';
+import { asyncCodeOf, codeOf } from '../../../test/helpers/errors.js';
 import { runWorker, runWorkers, startWorker, withTimeout } from '../../../test/helpers/workers.js';
 
 const worker = new URL('./fixtures/sync-worker.ts', import.meta.url);
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShmkitError);
-    return (e as ShmkitError).code;
-  }
-  return undefined;
-}
-
-async function asyncCode(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShmkitError);
-    return (e as ShmkitError).code;
-  }
-  return undefined;
-}
 
 /** Starts a worker that holds `m` until `release()` is called. */
 async function holdInWorker(
@@ -110,14 +91,14 @@ describe('Mutex', () => {
   it('throws DEADLOCK when the holder calls lock() again', () => {
     const m = new Mutex();
     m.lock();
-    expect(code(() => m.lock())).toBe('DEADLOCK');
-    expect(code(() => m.lock({ timeout: 10 }))).toBe('DEADLOCK');
+    expect(codeOf(() => m.lock())).toBe('DEADLOCK');
+    expect(codeOf(() => m.lock({ timeout: 10 }))).toBe('DEADLOCK');
     m.unlock();
   });
 
   it('throws NOT_OWNER for unlock of a free mutex and unlock from another thread', async () => {
     const m = new Mutex();
-    expect(code(() => m.unlock())).toBe('NOT_OWNER');
+    expect(codeOf(() => m.unlock())).toBe('NOT_OWNER');
     m.lock();
     expect(await runWorker(worker, { task: 'mutex-unlock-foreign', mutex: m.handle })).toBe('NOT_OWNER');
     expect(m.heldByCurrentThread).toBe(true);
@@ -127,9 +108,9 @@ describe('Mutex', () => {
   it('times out a blocking lock with TIMEOUT and an async one too', async () => {
     const m = new Mutex();
     const holder = await holdInWorker(m);
-    expect(code(() => m.lock({ timeout: 30 }))).toBe('TIMEOUT');
-    expect(code(() => m.lock({ timeout: 0 }))).toBe('TIMEOUT');
-    expect(await asyncCode(m.lockAsync({ timeout: 30 }))).toBe('TIMEOUT');
+    expect(codeOf(() => m.lock({ timeout: 30 }))).toBe('TIMEOUT');
+    expect(codeOf(() => m.lock({ timeout: 0 }))).toBe('TIMEOUT');
+    expect(await asyncCodeOf(m.lockAsync({ timeout: 30 }))).toBe('TIMEOUT');
     await holder.release();
     m.lock({ timeout: 5_000 });
     m.unlock();
@@ -153,7 +134,7 @@ describe('Mutex', () => {
     m.unlock();
     expect(pendingEventLoopHolds()).toBe(0);
     // An already-aborted signal rejects at once.
-    expect(await asyncCode(m.lockAsync({ signal: AbortSignal.abort() }))).toBe('ABORTED');
+    expect(await asyncCodeOf(m.lockAsync({ signal: AbortSignal.abort() }))).toBe('ABORTED');
   });
 
   it('lets a thread block in lock() while its own lockAsync is pending', async () => {
@@ -174,10 +155,10 @@ describe('Mutex', () => {
   it('validates options before taking the fast path', async () => {
     const m = new Mutex();
     for (const timeout of [Number.NaN, -1, '5' as unknown as number]) {
-      expect(code(() => m.lock({ timeout }))).toBe('INVALID_ARGUMENT');
-      expect(await asyncCode(m.lockAsync({ timeout }))).toBe('INVALID_ARGUMENT');
+      expect(codeOf(() => m.lock({ timeout }))).toBe('INVALID_ARGUMENT');
+      expect(await asyncCodeOf(m.lockAsync({ timeout }))).toBe('INVALID_ARGUMENT');
     }
-    expect(await asyncCode(m.lockAsync({ signal: {} as AbortSignal }))).toBe('INVALID_ARGUMENT');
+    expect(await asyncCodeOf(m.lockAsync({ signal: {} as AbortSignal }))).toBe('INVALID_ARGUMENT');
     expect(m.locked).toBe(false);
   });
 
@@ -235,9 +216,9 @@ describe('Mutex', () => {
     expect(m.locked).toBe(true);
     again.unlock();
     const c = new Condition();
-    expect(code(() => Mutex.from(c.handle))).toBe('INCOMPATIBLE');
-    expect(code(() => Mutex.from({ ...c.handle, type: 'Mutex' }))).toBe('INCOMPATIBLE');
-    expect(code(() => Mutex.from({} as never))).toBe('INVALID_ARGUMENT');
-    expect(code(() => Mutex.from({ ...m.handle, byteOffset: 1 << 20 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => Mutex.from(c.handle))).toBe('INCOMPATIBLE');
+    expect(codeOf(() => Mutex.from({ ...c.handle, type: 'Mutex' }))).toBe('INCOMPATIBLE');
+    expect(codeOf(() => Mutex.from({} as never))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => Mutex.from({ ...m.handle, byteOffset: 1 << 20 }))).toBe('INVALID_ARGUMENT');
   });
 });

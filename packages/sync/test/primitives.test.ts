@@ -1,30 +1,11 @@
-import { pendingEventLoopHolds, ShmkitError } from '@shmkit/core';
+import { pendingEventLoopHolds } from '@shmkit/core';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { describe, expect, it } from 'vitest';
+import { asyncCodeOf, codeOf } from '../../../test/helpers/errors.js';
 import { runWorkers, withTimeout } from '../../../test/helpers/workers.js';
 
 const worker = new URL('./fixtures/sync-worker.ts', import.meta.url);
 const sab = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(bytes);
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShmkitError);
-    return (e as ShmkitError).code;
-  }
-  return undefined;
-}
-
-async function asyncCode(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShmkitError);
-    return (e as ShmkitError).code;
-  }
-  return undefined;
-}
 
 describe('Condition', () => {
   it('carries every item of a bounded buffer exactly once between 2 producers and 2 consumers', async () => {
@@ -60,7 +41,7 @@ describe('Condition', () => {
   it('returns false on timeout with the mutex held again, and needs the mutex held', async () => {
     const m = new Mutex();
     const c = new Condition();
-    expect(code(() => c.wait(m))).toBe('NOT_OWNER');
+    expect(codeOf(() => c.wait(m))).toBe('NOT_OWNER');
     m.lock();
     expect(c.wait(m, { timeout: 20 })).toBe(false);
     expect(m.heldByCurrentThread).toBe(true);
@@ -90,7 +71,7 @@ describe('Condition', () => {
     const ac = new AbortController();
     const aborted = c.waitAsync(m, { signal: ac.signal });
     ac.abort();
-    expect(await asyncCode(aborted)).toBe('ABORTED');
+    expect(await asyncCodeOf(aborted)).toBe('ABORTED');
     expect(m.heldByCurrentThread).toBe(true);
     expect(c.waiting).toBe(0);
     m.unlock();
@@ -119,20 +100,20 @@ describe('Semaphore', () => {
     const s = new Semaphore(2, { max: 4 });
     expect(s.tryAcquire(3)).toBe(false);
     expect(s.value).toBe(2);
-    expect(code(() => s.acquire({ count: 3, timeout: 20 }))).toBe('TIMEOUT');
+    expect(codeOf(() => s.acquire({ count: 3, timeout: 20 }))).toBe('TIMEOUT');
     expect(s.value).toBe(2);
     const big = s.acquireAsync({ count: 4, timeout: 20_000 });
     s.release(2);
     await withTimeout(big, 20_000, 'acquireAsync(4)');
     expect(s.value).toBe(0);
     s.release(4);
-    expect(code(() => s.release())).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => s.release())).toBe('INVALID_ARGUMENT');
     expect(s.value).toBe(4);
-    expect(code(() => new Semaphore(5, { max: 4 }))).toBe('INVALID_ARGUMENT');
-    expect(code(() => new Semaphore(-1))).toBe('INVALID_ARGUMENT');
-    expect(code(() => s.acquire({ count: 0 }))).toBe('INVALID_ARGUMENT');
-    expect(code(() => s.acquire({ timeout: Number.NaN }))).toBe('INVALID_ARGUMENT');
-    expect(await asyncCode(s.acquireAsync({ count: 5 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => new Semaphore(5, { max: 4 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => new Semaphore(-1))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => s.acquire({ count: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => s.acquire({ timeout: Number.NaN }))).toBe('INVALID_ARGUMENT');
+    expect(await asyncCodeOf(s.acquireAsync({ count: 5 }))).toBe('INVALID_ARGUMENT');
   });
 
   it('rejects an aborted acquireAsync and keeps no waiter count', async () => {
@@ -140,7 +121,7 @@ describe('Semaphore', () => {
     const ac = new AbortController();
     const p = s.acquireAsync({ signal: ac.signal });
     ac.abort();
-    expect(await asyncCode(p)).toBe('ABORTED');
+    expect(await asyncCodeOf(p)).toBe('ABORTED');
     s.release();
     expect(s.tryAcquire()).toBe(true);
     expect(pendingEventLoopHolds()).toBe(0);
@@ -199,15 +180,15 @@ describe('RwLock', () => {
 
   it('reports NOT_OWNER, DEADLOCK and TIMEOUT', () => {
     const rw = new RwLock();
-    expect(code(() => rw.readUnlock())).toBe('NOT_OWNER');
-    expect(code(() => rw.writeUnlock())).toBe('NOT_OWNER');
+    expect(codeOf(() => rw.readUnlock())).toBe('NOT_OWNER');
+    expect(codeOf(() => rw.writeUnlock())).toBe('NOT_OWNER');
     rw.writeLock();
-    expect(code(() => rw.writeLock())).toBe('DEADLOCK');
-    expect(code(() => rw.readLock())).toBe('DEADLOCK');
+    expect(codeOf(() => rw.writeLock())).toBe('DEADLOCK');
+    expect(codeOf(() => rw.readLock())).toBe('DEADLOCK');
     expect(rw.tryReadLock()).toBe(false);
     rw.writeUnlock();
     rw.readLock();
-    expect(code(() => rw.writeLock({ timeout: 20 }))).toBe('TIMEOUT');
+    expect(codeOf(() => rw.writeLock({ timeout: 20 }))).toBe('TIMEOUT');
     // The timed-out writer no longer holds readers back.
     expect(rw.tryReadLock()).toBe(true);
     rw.readUnlock();
@@ -224,7 +205,7 @@ describe('RwLock', () => {
     await new Promise((r) => setTimeout(r, 5));
     expect(rw.tryReadLock()).toBe(false); // a writer waits
     ac.abort();
-    expect(await asyncCode(w)).toBe('ABORTED');
+    expect(await asyncCodeOf(w)).toBe('ABORTED');
     expect(rw.tryReadLock()).toBe(true);
     rw.readUnlock();
     rw.readUnlock();
@@ -256,11 +237,11 @@ describe('Barrier', () => {
 
   it('withdraws a party that timed out, so the next generation still needs everyone', async () => {
     const b = new Barrier(2);
-    expect(code(() => b.wait({ timeout: 10 }))).toBe('TIMEOUT');
+    expect(codeOf(() => b.wait({ timeout: 10 }))).toBe('TIMEOUT');
     const ac = new AbortController();
     const aborted = b.waitAsync({ signal: ac.signal });
     ac.abort();
-    expect(await asyncCode(aborted)).toBe('ABORTED');
+    expect(await asyncCodeOf(aborted)).toBe('ABORTED');
     const first = b.waitAsync({ timeout: 20_000 });
     await new Promise((r) => setTimeout(r, 10));
     expect(b.generation).toBe(0);
@@ -268,7 +249,7 @@ describe('Barrier', () => {
     const results = await withTimeout(Promise.all([first, second]), 20_000, 'barrier');
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(b.generation).toBe(1);
-    expect(code(() => new Barrier(0))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => new Barrier(0))).toBe('INVALID_ARGUMENT');
   });
 });
 
@@ -278,7 +259,7 @@ describe('Latch', () => {
     l.countDown();
     l.countDown();
     expect(l.count).toBe(1);
-    expect(code(() => l.wait({ timeout: 10 }))).toBe('TIMEOUT');
+    expect(codeOf(() => l.wait({ timeout: 10 }))).toBe('TIMEOUT');
     expect(l.tryWait()).toBe(false);
     const jobs = [{ task: 'latch-count-down', latch: l.handle, delay: 20 }];
     const done = runWorkers(worker, jobs, 30_000);
@@ -286,8 +267,8 @@ describe('Latch', () => {
     expect(l.count).toBe(0);
     await done;
     l.wait();
-    expect(code(() => l.countDown())).toBe('INVALID_ARGUMENT');
-    expect(code(() => new Latch(1).countDown(2))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => l.countDown())).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => new Latch(1).countDown(2))).toBe('INVALID_ARGUMENT');
   });
 
   it('is released by workers counting down', async () => {
