@@ -22,7 +22,7 @@ import {
   REGISTRY_OVERFLOW,
   RESERVE,
 } from './layout.js';
-import type { RingMemory } from './ring-memory.js';
+import { corrupt, type RingMemory } from './ring-memory.js';
 
 /** Registers `token` as a producer (idempotent); reuses a dead producer's slot when full. */
 export function registerProducer(m: RingMemory, identity: Identity): void {
@@ -67,6 +67,10 @@ export function skipDeadClaim(m: RingMemory, identity: Identity): boolean {
   if (!m.manyProducers) return false; // one producer publishes whole frames or nothing
   const pos = Atomics.load(m.i32, m.manyConsumers ? READ_CLAIM : HEAD);
   if (Atomics.load(m.i32, RESERVE) === pos) return false;
+  // Frames start at multiples of 16, so a frame's four header words lie inside the ring. A corrupt
+  // position near the end of the ring would otherwise send the loads below past the channel's
+  // memory (a RangeError from Atomics; regression test in test/reliability/channel-fuzz.test.ts).
+  if ((pos & 15) !== 0) throw corrupt(`a frame position ${pos} that is not a multiple of 16`);
   const w = m.word(pos & m.mask);
   const w0 = Atomics.load(m.i32, w);
   if (w0 >= 0) return false;
