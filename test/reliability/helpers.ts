@@ -4,9 +4,11 @@
  * (which import the built packages by name), bounded waits, and the segment names a test uses
  * (all start with one prefix, so leftovers in /dev/shm are easy to find).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Segment, SHM_DIR } from '@shmkit/segment';
+import { bounded, type Child, killChildren, spawnFixture } from '../helpers/children.js';
+
+export { bounded, type Child, killChildren };
 
 /** mulberry32: a small seeded generator; the same seed gives the same choices. */
 export function rng(seed: number): { next(): number; int(lo: number, hi: number): number } {
@@ -50,18 +52,7 @@ export function leftoverSegments(): string[] {
   return readdirSync(SHM_DIR).filter((n) => n.startsWith(`shmkit.${PREFIX}`));
 }
 
-export interface Child {
-  readonly proc: ChildProcess;
-  /** Resolves with the next line the child prints (rejects when it exits first); bounded. */
-  line(timeoutMs?: number): Promise<string>;
-  /** Resolves with the exit code or signal and everything printed; bounded. */
-  exited(
-    timeoutMs?: number,
-  ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
-}
-
 const fixtures = new URL('./fixtures/', import.meta.url);
-const children = new Set<ChildProcess>();
 
 /** Runs fixtures/`script` in a new Node process with `args` (and Node options `nodeArgs`). */
 export function startChild(
@@ -69,82 +60,7 @@ export function startChild(
   args: readonly (string | number)[],
   nodeArgs: readonly string[] = [],
 ): Child {
-  const proc = spawn(
-    process.execPath,
-    [...nodeArgs, new URL(script, fixtures).pathname, ...args.map(String)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.add(proc);
-  let stdout = '';
-  let stderr = '';
-  let buffered = '';
-  let closed = false;
-  const lines: string[] = [];
-  let waiting: (() => void) | undefined;
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    buffered += d;
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      lines.push(buffered.slice(0, i));
-      buffered = buffered.slice(i + 1);
-    }
-    waiting?.();
-  });
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exit = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      proc.on('close', (code, signal) => {
-        children.delete(proc);
-        closed = true;
-        resolve({ code, signal, stdout, stderr });
-        waiting?.();
-      });
-    },
-  );
-  return {
-    proc,
-    line(timeoutMs = 20_000) {
-      return bounded(
-        new Promise<string>((resolve, reject) => {
-          const check = (): void => {
-            if (lines.length > 0) {
-              waiting = undefined;
-              resolve(lines.shift()!);
-            } else if (closed) {
-              waiting = undefined;
-              reject(new Error(`${script} exited before printing; stderr:\n${stderr}`));
-            }
-          };
-          waiting = check;
-          check();
-        }),
-        timeoutMs,
-        `a line from ${script} ${args.join(' ')}`,
-      );
-    },
-    exited(timeoutMs = 20_000) {
-      return bounded(exit, timeoutMs, `exit of ${script} ${args.join(' ')}`);
-    },
-  };
-}
-
-/** For afterEach: kills the children a failed test left running. */
-export function killChildren(): void {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-}
-
-/** Rejects when `p` has not settled within `ms`. */
-export function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return spawnFixture(fixtures, script, args, { nodeArgs });
 }
 
 /** The error code `fn` throws, or 'none'. */

@@ -3,7 +3,6 @@
  * running the plain-JavaScript fixtures (which import the built package, as users do), and
  * bounded waits on words of a mapping.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import {
   createMappedFile,
@@ -13,6 +12,9 @@ import {
   SHM_DIR,
   unlinkMappedFile,
 } from '@shmkit/segment';
+import { bounded, type Child, killChildren, spawnFixture } from '../../../test/helpers/children.js';
+
+export { bounded, type Child, killChildren };
 
 /** Every file a test creates starts with this, so the suite can check none is left. */
 export const PREFIX = `shmkit-test-${process.pid}-`;
@@ -64,104 +66,11 @@ export function leftoverSegments(): string[] {
   return readdirSync(SHM_DIR).filter((n) => n.startsWith(`shmkit.${SEGMENT_PREFIX}`));
 }
 
-export interface Child {
-  readonly proc: ChildProcess;
-  /** Resolves with the next line the child prints (rejects when it exits first). */
-  line(timeoutMs?: number): Promise<string>;
-  /** Resolves with the exit code (or signal name) and everything printed; bounded. */
-  exited(
-    timeoutMs?: number,
-  ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
-}
-
 const fixtures = new URL('./fixtures/', import.meta.url);
 
-/** Runs fixtures/`script` in a new Node process with `args`; killed if still running at the end. */
+/** Runs fixtures/`script` in a new Node process with `args` (and extra environment). */
 export function startChild(script: string, args: readonly string[], env?: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, [new URL(script, fixtures).pathname, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.add(proc);
-  let stdout = '';
-  let stderr = '';
-  const lines: string[] = [];
-  let waiting: ((l: string | undefined) => void) | undefined;
-  let buffered = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    buffered += d;
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      lines.push(buffered.slice(0, i));
-      buffered = buffered.slice(i + 1);
-    }
-    flush();
-  });
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exit = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      proc.on('close', (code, signal) => {
-        children.delete(proc);
-        resolve({ code, signal, stdout, stderr });
-        flush();
-      });
-    },
-  );
-  let closed = false;
-  void exit.then(() => {
-    closed = true;
-    flush();
-  });
-  function flush(): void {
-    if (waiting === undefined) return;
-    if (lines.length > 0) {
-      const w = waiting;
-      waiting = undefined;
-      w(lines.shift()!);
-    } else if (closed) {
-      const w = waiting;
-      waiting = undefined;
-      w(undefined);
-    }
-  }
-  return {
-    proc,
-    line(timeoutMs = 20_000) {
-      return bounded(
-        new Promise<string>((resolve, reject) => {
-          waiting = (l) =>
-            l === undefined
-              ? reject(new Error(`child exited before printing; stderr:\n${stderr}`))
-              : resolve(l);
-          flush();
-        }),
-        timeoutMs,
-        `a line from ${script} ${args.join(' ')}`,
-      );
-    },
-    exited(timeoutMs = 20_000) {
-      return bounded(exit, timeoutMs, `exit of ${script} ${args.join(' ')}`);
-    },
-  };
-}
-
-const children = new Set<ChildProcess>();
-
-/** For afterEach: kills children a failed test left running. */
-export function killChildren(): void {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-}
-
-/** Rejects when `p` has not settled within `ms`. */
-export function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return spawnFixture(fixtures, script, args, { env });
 }
 
 /** Waits (async, bounded) until word `index` of `w` is no longer `value`. */
