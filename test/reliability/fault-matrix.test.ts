@@ -129,6 +129,38 @@ describe('fault matrix: SIGKILLed producers', () => {
   });
 });
 
+describe('fault matrix: SIGKILLed consumers', () => {
+  afterEach(() => {
+    killChildren();
+    removeSegments();
+  });
+
+  it('frees the frame a SIGKILLed consumer held (many consumers), so senders and survivors go on', async () => {
+    const name = segmentName('consumer');
+    const seg = Segment.create(name, { size: 1 << 20 });
+    const capacity = 1024;
+    const ch = seg.channel('c', { capacity, producers: 'many', consumers: 'many' });
+    ch.send(new Uint8Array([7, 7, 7]));
+    const child = startChild('fault-child.mjs', ['consume-and-hold', name, capacity]);
+    expect(await child.line()).toBe('holding 3');
+    let sent = 0;
+    while (ch.trySend(new Uint8Array([sent & 255]))) sent++;
+    // The ring is full behind the held frame: room only comes back once that frame is released.
+    expect(() => ch.send(new Uint8Array([1]), { timeout: 50 })).toThrowError(
+      expect.objectContaining({ code: 'TIMEOUT' }),
+    );
+    child.proc.kill('SIGKILL');
+    expect((await child.exited()).signal).toBe('SIGKILL');
+    // Within a liveness slice the waiting sender releases the dead consumer's frame (its
+    // message is lost with it) and finds room; every other message arrives exactly once.
+    ch.send(new Uint8Array([250]), { timeout: 10_000 });
+    for (let i = 0; i < sent; i++) expect(Array.from(ch.recv({ timeout: 10_000 }))).toEqual([i & 255]);
+    expect(Array.from(ch.recv({ timeout: 10_000 }))).toEqual([250]);
+    expect(ch.tryRecv()).toBeUndefined();
+    seg.close();
+  });
+});
+
 describe('fault matrix: SIGKILLed mutex holders', () => {
   const seed = seedFrom(0xdead);
   const ROUNDS = 4;

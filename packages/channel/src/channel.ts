@@ -32,7 +32,7 @@ import {
   type WaitSteps,
 } from '@shmkit/core';
 import { type Codec, type CodecName, resolveCodec } from './codec.js';
-import { type Consumer, MultiConsumer, SingleConsumer } from './consumer.js';
+import { type Consumer, MultiConsumer, releaseDeadClaim, SingleConsumer } from './consumer.js';
 import {
   CAPACITY,
   CHANNEL_TAG,
@@ -471,7 +471,9 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
 
   private consumerSide(): Consumer {
     if (this.consumer === undefined) {
-      this.consumer = this.ring.manyConsumers ? new MultiConsumer(this.ring) : new SingleConsumer(this.ring);
+      this.consumer = this.ring.manyConsumers
+        ? new MultiConsumer(this.ring, this.identity.self())
+        : new SingleConsumer(this.ring);
     }
     return this.consumer;
   }
@@ -556,7 +558,14 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
         // for room freed before it could see us.
         const again = p.tryClaim(len);
         if (again >= 0) return onClaim(again);
-        yield { index: SPACE_SIGNAL, expected: signal, timeout: left };
+        // Sleep in liveness slices where peers can die (processes): a consumer that died holding
+        // the frame at head would otherwise keep the room behind it from ever coming free.
+        const r = yield {
+          index: SPACE_SIGNAL,
+          expected: signal,
+          timeout: Math.min(left, this.identity.livenessSliceMs),
+        };
+        if (r === 'timed-out') releaseDeadClaim(this.ring, this.identity);
       } finally {
         Atomics.sub(i32, SEND_SLEEPERS, 1);
       }
@@ -620,6 +629,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    */
   private checkPeers(): boolean {
     if (skipDeadClaim(this.ring, this.identity)) return false;
+    if (releaseDeadClaim(this.ring, this.identity)) return false;
     if (!producersDead(this.ring, this.identity)) return false;
     if (this.consumerSide().tryPeek(this.frame)) return true;
     throw new ShmkitError(

@@ -19,6 +19,8 @@
  * an advanced mark is odd (positions are multiples of 16), so such a stale CAS fails; a CAS on a
  * word inside the ring could instead hit a new message's payload bytes that happen to match.
  */
+
+import type { Identity } from '@shmkit/core';
 import { HEAD, KIND_MASK, KIND_MSG, READ_CLAIM, RESERVE, TAIL } from './layout.js';
 import { corrupt, type FrameInfo, type RingMemory } from './ring-memory.js';
 
@@ -95,7 +97,11 @@ export class SingleConsumer implements Consumer {
 export class MultiConsumer implements Consumer {
   private readonly tail: { value: number };
 
-  constructor(private readonly m: RingMemory) {
+  /** `token`: this thread's owner token, stamped on each claimed frame (see releaseDeadClaim). */
+  constructor(
+    private readonly m: RingMemory,
+    private readonly token: number,
+  ) {
     this.tail = { value: Atomics.load(m.i32, TAIL) };
   }
 
@@ -115,6 +121,8 @@ export class MultiConsumer implements Consumer {
       }
       // The claim: the frame at c is ours alone if readClaim still pointed at it.
       if (Atomics.compareExchange(m.i32, READ_CLAIM, c, (c + out.size) | 0) !== c) continue;
+      // Say who holds it, so that survivors can release it if we die before we do.
+      Atomics.store(m.i32, m.word(c & m.mask) + 3, this.token);
       if (out.kind === KIND_MSG) return true;
       this.release(out);
     }
@@ -123,25 +131,49 @@ export class MultiConsumer implements Consumer {
   release(f: FrameInfo): void {
     // release: our reads of the frame happen before an advancer lets producers reuse its room.
     Atomics.store(this.m.marks!, (f.pos & this.m.mask) >> 4, f.pos);
-    this.advance();
+    advanceHead(this.m);
   }
+}
 
-  /** Moves head past every released frame at its front. */
-  private advance(): void {
-    const m = this.m;
-    const marks = m.marks!;
-    for (;;) {
-      const h = Atomics.load(m.i32, HEAD);
-      if (h === Atomics.load(m.i32, READ_CLAIM)) return;
-      // Winning this CAS makes us the only one who may move head past h (head cannot pass an
-      // unreleased frame, and nobody else can win it), so head is still h afterwards.
-      if (Atomics.compareExchange(marks, (h & m.mask) >> 4, h, h | 1) !== h) return;
-      const size = m.i32[m.word(h & m.mask) + 1]! & ~KIND_MASK;
-      if (size <= 0 || (h & m.mask) + size > m.capacity) throw corrupt(`a released frame of ${size} bytes`);
-      if (m.manyProducers) m.scrub(h, size);
-      // release: room before the new head may now be overwritten by producers.
-      Atomics.store(m.i32, HEAD, (h + size) | 0);
-      m.signalSpace();
-    }
+/** Moves head past every released frame at its front (many consumers). */
+function advanceHead(m: RingMemory): void {
+  const marks = m.marks!;
+  for (;;) {
+    const h = Atomics.load(m.i32, HEAD);
+    if (h === Atomics.load(m.i32, READ_CLAIM)) return;
+    // Winning this CAS makes us the only one who may move head past h (head cannot pass an
+    // unreleased frame, and nobody else can win it), so head is still h afterwards.
+    if (Atomics.compareExchange(marks, (h & m.mask) >> 4, h, h | 1) !== h) return;
+    const size = m.i32[m.word(h & m.mask) + 1]! & ~KIND_MASK;
+    if (size <= 0 || (h & m.mask) + size > m.capacity) throw corrupt(`a released frame of ${size} bytes`);
+    if (m.manyProducers) m.scrub(h, size);
+    // release: room before the new head may now be overwritten by producers.
+    Atomics.store(m.i32, HEAD, (h + size) | 0);
+    m.signalSpace();
   }
+}
+
+/**
+ * If the frame at head (many consumers) was claimed by a consumer that has died without releasing
+ * it, releases it — its message is lost with the consumer — so that head, and the producers
+ * waiting behind it, can move on. Returns true if it did. Called by waiters after a quiet
+ * liveness slice; heap memory never reports a death.
+ */
+export function releaseDeadClaim(m: RingMemory, identity: Identity): boolean {
+  if (!m.manyConsumers || identity.livenessSliceMs === Number.POSITIVE_INFINITY) return false;
+  const h = Atomics.load(m.i32, HEAD);
+  if (h === Atomics.load(m.i32, READ_CLAIM)) return false;
+  if ((h & 15) !== 0) throw corrupt(`a head position ${h} that is not a multiple of 16`);
+  const marks = m.marks!;
+  const k = (h & m.mask) >> 4;
+  const mark = Atomics.load(marks, k);
+  if (mark !== h) {
+    const token = Atomics.load(m.i32, m.word(h & m.mask) + 3);
+    if (token === 0 || identity.isAlive(token)) return false;
+    // The claimer is dead, so nobody else writes this mark; if head moved on meanwhile the mark
+    // changed too and the CAS fails.
+    if (Atomics.compareExchange(marks, k, mark, h) !== mark) return false;
+  }
+  advanceHead(m);
+  return true;
 }

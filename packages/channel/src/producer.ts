@@ -72,6 +72,7 @@ export class SingleProducer implements Producer {
       m.i32[w] = 1;
       m.i32[w + 1] = room | KIND_PAD;
       m.i32[w + 2] = this.token;
+      m.i32[w + 3] = 0;
       pos = (t + room) | 0;
     }
     this.claimPos = pos;
@@ -85,6 +86,7 @@ export class SingleProducer implements Producer {
     m.i32[w] = len + 1;
     m.i32[w + 1] = frame | KIND_MSG;
     m.i32[w + 2] = this.token;
+    m.i32[w + 3] = 0;
     // release: makes the frame (header and payload) visible to the consumer's load of tail.
     Atomics.store(m.i32, TAIL, (this.claimPos + frame) | 0);
     signalData(m);
@@ -130,6 +132,7 @@ export class MultiProducer implements Producer {
       const w = m.word(r & m.mask);
       m.i32[w + 1] = room | KIND_PAD;
       m.i32[w + 2] = this.token;
+      m.i32[w + 3] = 0;
       // release: the padding is complete the moment it is committed.
       Atomics.store(m.i32, w, 1);
       pos = (r + room) | 0;
@@ -137,6 +140,7 @@ export class MultiProducer implements Producer {
     const w = m.word(pos & m.mask);
     m.i32[w + 1] = frame | KIND_MSG;
     m.i32[w + 2] = this.token;
+    m.i32[w + 3] = 0;
     // "Being written": a consumer reaching this frame waits for the positive length.
     Atomics.store(m.i32, w, -(len + 1));
     this.claimPos = pos;

@@ -60,6 +60,31 @@ describe('Channel producer liveness', () => {
     expect(() => rx.recv({ timeout: 1000 })).toThrowError(expect.objectContaining({ code: 'PEER_DEAD' }));
   });
 
+  it('releases a frame whose consumer died holding it, so senders and other consumers go on', () => {
+    for (const producers of ['one', 'many'] as const) {
+      dead.clear();
+      const ch = channel(producers, 'many');
+      me = 41;
+      while (ch.trySend(new Uint8Array(40)));
+      me = 42;
+      const doomed = Channel.from(ch.handle);
+      doomed.peek(); // claims the frame at head, then its thread "dies" before release()
+      me = 43;
+      const rx = Channel.from(ch.handle);
+      let drained = 0;
+      while (rx.tryRecv() !== undefined) drained++;
+      me = 41;
+      // Room behind the dead consumer's frame cannot come free while it lives.
+      expect(() => ch.send(new Uint8Array(40), { timeout: 50 })).toThrowError(
+        expect.objectContaining({ code: 'TIMEOUT' }),
+      );
+      dead.add(42);
+      for (let i = 0; i < drained; i++) ch.send(new Uint8Array([i]), { timeout: 1000 });
+      me = 43;
+      for (let i = 0; i < drained; i++) expect(Array.from(rx.recv({ timeout: 1000 }))).toEqual([i]);
+    }
+  });
+
   it('reports CLOSED rather than PEER_DEAD for a channel closed before its producers died', async () => {
     dead.clear();
     const ch = channel('one');
