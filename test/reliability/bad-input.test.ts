@@ -159,6 +159,8 @@ describe('bad input', () => {
       ['utf8: undefined', 'INVALID_ARGUMENT', () => utf8.trySend(undefined as never)],
       ['utf8: too large', 'TOO_LARGE', () => utf8.trySend('x'.repeat(600))],
       ['msgpack: a symbol', 'INVALID_ARGUMENT', () => msgpack.trySend(Symbol('s'))],
+      ['msgpack: a function', 'INVALID_ARGUMENT', () => msgpack.trySend(() => 1)],
+      ['msgpack: a nested function', 'INVALID_ARGUMENT', () => msgpack.trySend({ a: [1, { f() {} }] })],
       ['msgpack: too large', 'TOO_LARGE', () => msgpack.trySend(new Uint8Array(600))],
       ['claim: too large', 'INVALID_ARGUMENT', () => bytes.tryClaim(1024)],
       ['claim: -1', 'INVALID_ARGUMENT', () => bytes.tryClaim(-1)],
@@ -172,9 +174,10 @@ describe('bad input', () => {
     expect(msgpack.tryRecv()).toBeUndefined();
   });
 
-  // Found by this table: msgpack (msgpackr) encodes a function as undefined and a WeakMap as {},
-  // where structured clone, whose behaviour the msgpack codec promises, throws DataCloneError.
-  it.todo('refuses, in the msgpack codec, values structured clone refuses (a function, a WeakMap)');
+  // Found by this table: msgpack (msgpackr) encodes a WeakMap or WeakSet as {}, where structured
+  // clone, whose behaviour the msgpack codec promises, throws DataCloneError (functions are now
+  // refused through msgpackr's writeFunction hook; weak collections have no per-encoder hook).
+  it.todo('refuses, in the msgpack codec, a WeakMap or WeakSet as structured clone does');
 
   it('refuses bad keys and sizes of named objects in a segment, without a trace in its directory', () => {
     const seg = Segment.create(segmentName('keys'), { size: 1 << 16 });

@@ -84,6 +84,10 @@ export function msgpackCodec<T = unknown>(): Codec<T> {
     mapsAsObjects: false,
     copyBuffers: true,
     moreTypes: true,
+    // Structured clone refuses functions; msgpackr would quietly encode them as undefined.
+    writeFunction: () => {
+      throw new TypeError('functions cannot be cloned');
+    },
   });
   let scratch = new Uint8Array(4096);
   return {
