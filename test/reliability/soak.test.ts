@@ -1,4 +1,5 @@
-// A short resource soak: child processes create, use, close and unlink segments in a loop while
+// A resource soak: child processes (each with a worker thread doing the same) create, use, close
+// and unlink segments in a loop while
 // the parent keeps opening them (and the hub segment) and receiving. Afterwards the parent's file
 // descriptors and shmkit mappings are back where they started, and /dev/shm holds none of ours.
 
@@ -29,7 +30,13 @@ afterEach(() => {
 });
 
 const CHILDREN = 3;
-const SOAK_MS = 4000;
+const SOAK_MS = 20_000;
+/**
+ * Resident memory a child may gain over the soak, measured once every mapping is unmapped: room
+ * for the worker thread's isolate and the heaps' steady size, far below what a leak of the
+ * thousands of segments each child makes would add.
+ */
+const RSS_SLACK = 96 << 20;
 
 describe('resource soak', () => {
   it(`returns every descriptor and mapping after ${CHILDREN} processes churn segments for ${SOAK_MS} ms`, async () => {
@@ -83,6 +90,9 @@ describe('resource soak', () => {
         return JSON.parse(x.stdout.split('\n').filter(Boolean).at(-1)!) as {
           id: number;
           rounds: number;
+          workerRounds: number;
+          rssStart: number;
+          rssEnd: number;
           fdStart: number;
           fdEnd: number;
           mapsEnd: number;
@@ -91,6 +101,10 @@ describe('resource soak', () => {
     })();
     for (const r of results) {
       expect(r.rounds).toBeGreaterThan(0);
+      expect(r.workerRounds).toBeGreaterThan(0);
+      expect(r.rssEnd - r.rssStart, `child ${r.id} resident memory: ${JSON.stringify(r)}`).toBeLessThan(
+        RSS_SLACK,
+      );
       expect(r.fdEnd, `child ${r.id} descriptors: ${JSON.stringify(r)}`).toBe(r.fdStart);
       expect(r.mapsEnd, `child ${r.id} mappings`).toBe(0);
     }
@@ -104,7 +118,7 @@ describe('resource soak', () => {
     expect(fdCount()).toBeLessThanOrEqual(fdStart);
     expect(leftoverSegments()).toEqual([]);
     console.log(
-      `soak: ${names.size} segments made by children, ${opened} opened by the parent, ${gone} gone first`,
+      `soak: ${names.size} segments made by children and ${results.reduce((n, r) => n + r.workerRounds, 0)} by their worker threads, ${opened} opened by the parent, ${gone} gone first; RSS growth per child ${results.map((r) => ((r.rssEnd - r.rssStart) / 1048576).toFixed(1)).join(', ')} MiB`,
     );
   });
 });
