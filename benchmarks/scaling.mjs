@@ -33,7 +33,11 @@ Promise.all([import(d.urls.sync), import(d.urls.channel)]).then(([{ Mutex }, { C
   }
 });`;
 
-function run(jobs) {
+/**
+ * Starts one worker per job, releases them together, and returns the time until `finish` (given
+ * each worker's result promise; default: all of them) settles, bounded.
+ */
+function run(jobs, finish = (results) => Promise.all(results)) {
   const go = new Int32Array(new SharedArrayBuffer(4));
   const ws = jobs.map(
     (j) => new Worker(workerSource, { eval: true, workerData: { ...j, urls, go: go.buffer } }),
@@ -51,7 +55,7 @@ function run(jobs) {
     Atomics.notify(go, 0);
     let timer;
     const out = await Promise.race([
-      Promise.all(results),
+      finish(results),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error('timed out')), 120_000);
       }),
@@ -101,26 +105,11 @@ for (const [p, c, pm, cm] of shapes) {
   const ch = new Channel({ capacity: 1 << 16, producers: pm, consumers: cm });
   const producers = Array.from({ length: p }, () => ({ role: 'produce', ch: ch.handle, n: perProducer }));
   const consumers = Array.from({ length: c }, () => ({ role: 'consume', ch: ch.handle }));
-  const go = new Int32Array(new SharedArrayBuffer(4));
-  const all = [...producers, ...consumers].map(
-    (j) => new Worker(workerSource, { eval: true, workerData: { ...j, urls, go: go.buffer } }),
-  );
-  const done = all.map(
-    (w) =>
-      new Promise((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-      }),
-  );
-  await new Promise((r) => setTimeout(r, 300));
-  const t0 = performance.now();
-  Atomics.store(go, 0, 1);
-  Atomics.notify(go, 0);
-  await Promise.all(done.slice(0, p));
-  ch.close();
-  const got = await Promise.all(done.slice(p));
-  const ms = performance.now() - t0;
-  await Promise.all(all.map((w) => w.terminate()));
+  const { ms, out: got } = await run([...producers, ...consumers], async (results) => {
+    await Promise.all(results.slice(0, p));
+    ch.close();
+    return Promise.all(results.slice(p));
+  });
   const total = got.reduce((a, [n]) => a + n, 0);
   report.channel.push({
     shape: `${p}P x ${c}C (${pm}/${cm})`,
