@@ -52,6 +52,8 @@ if (process.env.SHMKIT_SKIP_NATIVE_BUILD === '1') {
   );
 }
 
+// The Node installation's root: npm bundles node-gyp under it, and it may hold the headers.
+const prefix = path.resolve(path.dirname(process.execPath), '..');
 const gyp = findNodeGyp();
 if (gyp === undefined) {
   fail(
@@ -63,7 +65,6 @@ if (gyp === undefined) {
 const args = [gyp, 'rebuild'];
 // Offline machines cannot download headers: when no nodedir is configured and this Node was
 // installed with its headers (<prefix>/include/node), build against those.
-const prefix = path.resolve(path.dirname(process.execPath), '..');
 if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
   args.push(`--nodedir=${prefix}`);
 }
