@@ -9,6 +9,7 @@ export {
   validateWaitOptions,
   type WaitOptions,
 } from './deadline.js';
+export { FAILPOINT, FAILPOINTS, type FailpointName, failpoint } from './failpoint.js';
 export { type ErrorCode, ErrorCodes, invalidArgument, ShmkitError } from './errors.js';
 export { heapWaiter } from './heap-waiter.js';
 export { heapIdentity, type Identity, TOKEN_MASK } from './identity.js';

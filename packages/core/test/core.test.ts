@@ -115,3 +115,24 @@ describe('heap waiter', () => {
     expect(await live).toBe('ok');
   });
 });
+
+describe('failpoints', () => {
+  it('a process whose SHMKIT_FAILPOINT names a point SIGKILLs itself there, and only there', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = `import { failpoint } from '@shmkit/core';
+      failpoint('mutex.after-lock'); console.log('passed mutex');
+      failpoint('channel.after-claim'); console.log('not reached');`;
+    const run = (env: string | undefined) =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { ...process.env, SHMKIT_FAILPOINT: env },
+      });
+    const armed = run('channel.after-claim');
+    expect(armed.signal).toBe('SIGKILL');
+    expect(armed.stdout).toBe('passed mutex\n');
+    const off = run('');
+    expect(off.status).toBe(0);
+    expect(off.stdout).toBe('passed mutex\nnot reached\n');
+  });
+});
