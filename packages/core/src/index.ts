@@ -9,8 +9,8 @@ export {
   validateWaitOptions,
   type WaitOptions,
 } from './deadline.js';
-export { FAILPOINT, FAILPOINTS, type FailpointName, failpoint } from './failpoint.js';
 export { type ErrorCode, ErrorCodes, invalidArgument, ShmkitError } from './errors.js';
+export { FAILPOINT, FAILPOINTS, type FailpointName, failpoint } from './failpoint.js';
 export { heapWaiter } from './heap-waiter.js';
 export { heapIdentity, type Identity, TOKEN_MASK } from './identity.js';
 export { holdEventLoop, pendingEventLoopHolds } from './keep-alive.js';
