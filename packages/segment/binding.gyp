@@ -5,8 +5,11 @@
       "sources": [
         "native/addon.cc",
         "native/async_wait.cc",
-        "native/futex.cc",
-        "native/mapping.cc"
+        "native/files_binding.cc",
+        "native/v8_buffer.cc",
+        "native/platform/bus_guard.cc",
+        "native/platform/files.cc",
+        "native/platform/futex.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -14,7 +14,8 @@
 #include <string>
 
 #include "common.h"
-#include "futex.h"
+#include "platform/bus_guard.h"
+#include "platform/futex.h"
 
 namespace shmkit {
 
@@ -91,7 +92,9 @@ int SignalCancel(Job* job) {
 void RunJob(Job* job) {
   int32_t result = kOk;
   bool woke = false;
-  if (FutexWaitvUsable()) {
+  if (int32_t gone = GoneCode(job->addr); gone != kOk) {
+    result = gone;  // the word's page no longer comes from the segment file: nothing to wait for
+  } else if (FutexWaitvUsable()) {
     // Sleep on two words at once: our private cancellation word and the shared word (no
     // FUTEX_PRIVATE_FLAG: other processes wake it). The kernel compares both before sleeping, so
     // a cancel that lands before we are queued makes the call return at once.
@@ -140,6 +143,9 @@ void RunJob(Job* job) {
       result = r;
       break;
     }
+  }
+  if (result == kTimedOut || result == kOk) {
+    if (int32_t gone = GoneCode(job->addr); gone != kOk) result = gone;
   }
   // Cancelled while a wake-up chose this thread: JS has stopped listening, so that wake-up would be
   // lost for the live waiters. Pass it on. (The SharedArrayBuffer is still referenced by the job,
@@ -288,7 +294,7 @@ uint32_t AsyncWaits::Start(napi_env env, napi_value array, int32_t* addr, int32_
     LiveDone(env);
     napi_delete_reference(env, job->array_ref);
     delete job;  // never reached a thread: both references are ours
-    throw SyscallError(Napi::Env(env), err, "pthread_create (waiter thread)");
+    throw SyscallError(Napi::Env(env), err, "pthread_create");
   }
   return job->id;
 }
@@ -300,7 +306,7 @@ bool AsyncWaits::Cancel(napi_env env, uint32_t id) {
   job->live = false;
   LiveDone(env);
   int r = SignalCancel(job);
-  if (r < 0) throw SyscallError(Napi::Env(env), -r, "futex wake (cancel)");
+  if (r < 0) throw SyscallError(Napi::Env(env), -r, "futex");
   return true;
 }
 

@@ -1,4 +1,4 @@
-// Shared helpers of the addon: errors that name the failing system call and its errno, and
+// Shared helpers of the Node-API bindings: errors that name the failing system call and its errno, and
 // argument validation. Every system call's result is checked; a failure becomes a JS Error whose
 // `code` is the errno name ("ENOSPC"), `syscall` the call and `path` the file, which
 // src/mapping.ts turns into a ShmkitError.
@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+
+#include "platform/bus_guard.h"
+#include "platform/futex.h"
 
 namespace shmkit {
 
@@ -35,6 +38,14 @@ inline Napi::TypeError ArgError(Napi::Env env, const std::string& msg) {
   Napi::TypeError e = Napi::TypeError::New(env, msg);
   e.Set("code", Napi::String::New(env, "EINVAL"));
   return e;
+}
+
+// kGone when the mapping under `word` was broken (its file shrank), kReleased when this process
+// released it (kWaitReleased), else kOk.
+inline int32_t GoneCode(const void* word) {
+  MappingState s = StateOf(word);
+  if (s == kBroken) return kGone;
+  return s == kReleased ? kWaitReleased : kOk;
 }
 
 // A finite integral JS number in [lo, hi], or a TypeError naming the argument.

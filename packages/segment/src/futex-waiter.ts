@@ -17,9 +17,25 @@ import { abortedError, invalidArgument, ShmkitError, type Waiter, type WaitResul
 import { fromNative } from './mapping.js';
 import { type NativeAddon, native } from './native.js';
 
-/** Indexed by the addon's result codes. */
+/** Indexed by the addon's result codes (3 and 4 are errors: see {@link result}). */
 const RESULTS: readonly WaitResult[] = ['ok', 'not-equal', 'timed-out'];
 const TIMED_OUT = 2;
+const GONE = 3;
+const RELEASED = 4;
+
+/** The WaitResult for an addon code; CORRUPT or CLOSED when the word's memory is gone. */
+function result(code: number): WaitResult {
+  if (code === GONE) {
+    throw new ShmkitError(
+      'CORRUPT',
+      "the segment's memory is gone: another process truncated its file while this one had it mapped",
+    );
+  }
+  if (code === RELEASED) {
+    throw new ShmkitError('CLOSED', "the segment's mapping was released in this process (close({ unmap: true }))");
+  }
+  return RESULTS[code]!;
+}
 const INT_MAX = 0x7fffffff;
 
 /**
@@ -68,12 +84,12 @@ export const futexWaiter: Waiter = {
     const n = native();
     const ms = Number.isNaN(timeout) ? Number.POSITIVE_INFINITY : Math.max(0, timeout);
     try {
-      if (ms <= SLICE_MS) return RESULTS[n.wait(i32, index, expected, ms)]!;
+      if (ms <= SLICE_MS) return result(n.wait(i32, index, expected, ms));
       const end = performance.now() + ms; // Infinity stays Infinity
       for (;;) {
         const left = end - performance.now();
         const r = n.wait(i32, index, expected, left > SLICE_MS ? SLICE_MS : Math.max(0, left));
-        if (r !== TIMED_OUT || left <= SLICE_MS) return RESULTS[r]!;
+        if (r !== TIMED_OUT || left <= SLICE_MS) return result(r);
       }
     } catch (e) {
       throw fromNative(e, '');
@@ -112,10 +128,15 @@ export const futexWaiter: Waiter = {
       };
       pending.set(id, (code) => {
         signal?.removeEventListener('abort', onAbort);
-        if (code >= 0) resolve(RESULTS[code]!);
-        else {
+        if (code >= 0) {
+          try {
+            resolve(result(code));
+          } catch (e) {
+            reject(e);
+          }
+        } else {
           const name = native().errnoName(code);
-          reject(new ShmkitError('UNSUPPORTED', `futex wait failed: ${name}`, { cause: { code: name } }));
+          reject(fromNative({ code: name, syscall: 'futex', message: `futex wait failed: ${name}` }, ''));
         }
       });
       signal?.addEventListener('abort', onAbort, { once: true });

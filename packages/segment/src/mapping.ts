@@ -57,12 +57,15 @@ export function createMappedFile(file: string, o: CreateMappedFileOptions): Mapp
 /**
  * Opens and maps an existing segment file (O_NOFOLLOW). `buffer` is null while the file is still
  * empty (its creator has not reserved it yet): wait and open again. Check `uid` and `mode` before
- * trusting the contents. Errors: NOT_FOUND, PERMISSION, INVALID_ARGUMENT (not a regular file).
+ * trusting the contents. `mapLimit` maps only the first bytes (a probe: `size` still says the
+ * file's size, `mapped` what was mapped). Errors: NOT_FOUND, PERMISSION, INVALID_ARGUMENT (not a
+ * regular file: a directory, socket, FIFO or device).
  */
-export function openMappedFile(file: string): MappedFile {
+export function openMappedFile(file: string, o?: { mapLimit?: number }): MappedFile {
   checkPath(file);
+  const limit = o?.mapLimit === undefined ? 0 : validateInteger(o.mapLimit, 'mapLimit', 0, Number.MAX_SAFE_INTEGER);
   try {
-    return { ...native().open(file), path: file };
+    return { ...native().open(file, limit), path: file };
   } catch (e) {
     throw fromNative(e, file);
   }
@@ -96,25 +99,91 @@ export function flushMappedFile(view: SharedArrayBuffer | ArrayBufferView): void
   }
 }
 
+/** What became of a mapping: a peer may have truncated its file (`broken`), or it was released. */
+export type MappingState = 'intact' | 'broken' | 'released' | 'unknown';
+
+const STATES: readonly MappingState[] = ['unknown', 'intact', 'broken', 'released'];
+
+/**
+ * The state of the mapping under `buffer`: `broken` once another process truncated the file
+ * under it (the lost pages now read zeros in this process only; see docs/reliability.md),
+ * `released` after {@link releaseMapping}, `unknown` for memory the addon did not map.
+ */
+export function mappingState(buffer: SharedArrayBuffer): MappingState {
+  if (buffer.byteLength === 0) return 'unknown';
+  return STATES[native().mappingState(new Uint8Array(buffer, 0, 1))] ?? 'unknown';
+}
+
+/**
+ * Drops this process's mapping of `buffer` now: its pages are replaced by private zero pages, so
+ * the file's memory is freed as soon as no other process maps it (an unlinked segment's memory
+ * goes back at once instead of when V8 collects the buffer). Every view of it in every thread of
+ * this process then reads zeros and waits on it fail with CLOSED.
+ */
+export function releaseMapping(buffer: SharedArrayBuffer): void {
+  try {
+    native().release(new Uint8Array(buffer, 0, 1));
+  } catch (e) {
+    throw fromNative(e, '');
+  }
+}
+
 function checkPath(file: unknown): asserts file is string {
   if (typeof file !== 'string' || !path.isAbsolute(file) || file.includes('\0')) {
     invalidArgument(`a segment file path must be an absolute path, got ${JSON.stringify(file)}`);
   }
 }
 
-const CODES: Record<string, ErrorCode> = {
-  EEXIST: 'EXISTS',
-  ENOENT: 'NOT_FOUND',
-  ENOTDIR: 'NOT_FOUND',
-  EACCES: 'PERMISSION',
-  EPERM: 'PERMISSION',
-  EROFS: 'PERMISSION',
-  ELOOP: 'PERMISSION',
-  ENOSPC: 'TOO_LARGE',
-  EFBIG: 'TOO_LARGE',
-  ENOMEM: 'TOO_LARGE',
-  EDQUOT: 'TOO_LARGE',
-  EINVAL: 'INVALID_ARGUMENT',
+/**
+ * errno -> error code, per system call: the same errno means different things after different
+ * calls (ENOMEM after mmap is a full address space, after msync a range that is not mapped).
+ * The addon reports the call that failed as `syscall`; an errno a call's table does not list is
+ * UNSUPPORTED, with the call and errno in the message.
+ */
+const CODES_BY_CALL: Record<string, Record<string, ErrorCode>> = {
+  open: {
+    EEXIST: 'EXISTS',
+    ENOENT: 'NOT_FOUND',
+    ENOTDIR: 'NOT_FOUND',
+    EACCES: 'PERMISSION',
+    EPERM: 'PERMISSION',
+    EROFS: 'PERMISSION',
+    ELOOP: 'PERMISSION',
+    ETXTBSY: 'PERMISSION',
+    // A directory, socket or device under a segment's name: not a segment.
+    EISDIR: 'INVALID_ARGUMENT',
+    ENXIO: 'INVALID_ARGUMENT',
+    ENODEV: 'INVALID_ARGUMENT',
+    EOPNOTSUPP: 'INVALID_ARGUMENT',
+    ENAMETOOLONG: 'INVALID_ARGUMENT',
+    EINVAL: 'INVALID_ARGUMENT',
+    ENOSPC: 'TOO_LARGE',
+    EDQUOT: 'TOO_LARGE',
+    EMFILE: 'TOO_LARGE',
+    ENFILE: 'TOO_LARGE',
+  },
+  // The addon's own check that the file is a regular file (a FIFO planted under the name).
+  S_ISREG: { EINVAL: 'INVALID_ARGUMENT' },
+  fchmod: { EPERM: 'PERMISSION', EROFS: 'PERMISSION' },
+  posix_fallocate: { ENOSPC: 'TOO_LARGE', EFBIG: 'TOO_LARGE', EDQUOT: 'TOO_LARGE', EINVAL: 'TOO_LARGE' },
+  ftruncate: { EFBIG: 'TOO_LARGE', EINVAL: 'TOO_LARGE', EPERM: 'PERMISSION' },
+  // mmap: no room in the address space (ENOMEM), or a length it cannot map (EINVAL, EOVERFLOW).
+  mmap: {
+    ENOMEM: 'TOO_LARGE',
+    EINVAL: 'TOO_LARGE',
+    EOVERFLOW: 'TOO_LARGE',
+    EACCES: 'PERMISSION',
+    EPERM: 'PERMISSION',
+    ENODEV: 'INVALID_ARGUMENT',
+  },
+  unlink: { EACCES: 'PERMISSION', EPERM: 'PERMISSION', EROFS: 'PERMISSION', EBUSY: 'PERMISSION', EISDIR: 'INVALID_ARGUMENT', ENOTDIR: 'NOT_FOUND' },
+  // msync: ENOMEM is a range that is not mapped (not a segment's memory); EFAULT our report of a
+  // mapping whose file another process truncated; EBADF of one released with close({ unmap }).
+  msync: { ENOMEM: 'INVALID_ARGUMENT', EINVAL: 'INVALID_ARGUMENT', EFAULT: 'CORRUPT', EBADF: 'CLOSED' },
+  // futex: EFAULT means the word's page is gone (the file was truncated under it).
+  futex: { EFAULT: 'CORRUPT', EINVAL: 'INVALID_ARGUMENT', ENOSYS: 'UNSUPPORTED' },
+  release: { EINVAL: 'INVALID_ARGUMENT' },
+  mappingState: { EINVAL: 'INVALID_ARGUMENT' },
 };
 
 /** A ShmkitError for an error thrown by the addon, keeping it as `cause`. */
@@ -122,29 +191,23 @@ export function fromNative(e: unknown, file: string, size?: number): unknown {
   if (e instanceof ShmkitError) return e;
   const err = e as { code?: unknown; message?: unknown; syscall?: unknown };
   const errno = typeof err.code === 'string' ? err.code : '';
+  const call = typeof err.syscall === 'string' ? err.syscall : '';
   const detail = String(err.message ?? e);
-  const code = CODES[errno] ?? 'UNSUPPORTED';
+  // No syscall: an argument the addon refused (its TypeErrors carry EINVAL).
+  const code = call === '' ? (errno === 'EINVAL' ? 'INVALID_ARGUMENT' : 'UNSUPPORTED') : (CODES_BY_CALL[call]?.[errno] ?? 'UNSUPPORTED');
   let message: string;
-  switch (errno) {
-    case 'EEXIST':
-      message = `${file} already exists (EEXIST): open it, or remove it first`;
-      break;
-    case 'ENOENT':
-      message = `${file} does not exist (ENOENT)`;
-      break;
-    case 'ENOSPC':
-    case 'EDQUOT':
-      message = `no room for ${size ?? 'the'} bytes in ${path.dirname(file)} (${errno} from ${String(err.syscall)}): free space there or ask for less; tmpfs (/dev/shm) is sized to half the RAM by default`;
-      break;
-    case 'ELOOP':
-      message = `${file} is a symbolic link, which segment files never follow (ELOOP)`;
-      break;
-    case 'EACCES':
-    case 'EPERM':
-      message = `permission denied: ${detail}`;
-      break;
-    default:
-      message = detail;
-  }
+  if (code === 'EXISTS') message = `${file} already exists (EEXIST): open it, or remove it first`;
+  else if (code === 'NOT_FOUND' && call === 'open') message = `${file} does not exist (${errno})`;
+  else if (code === 'TOO_LARGE' && (errno === 'ENOSPC' || errno === 'EDQUOT')) {
+    message = `no room for ${size ?? 'the'} bytes in ${path.dirname(file)} (${errno} from ${call}): free space there or ask for less; tmpfs (/dev/shm) is sized to half the RAM by default`;
+  } else if (errno === 'ELOOP') {
+    message = `${file} is a symbolic link, which segment files never follow (ELOOP)`;
+  } else if (code === 'INVALID_ARGUMENT' && (call === 'S_ISREG' || call === 'open') && errno !== 'ENAMETOOLONG') {
+    message = `${file} is not a regular file (a directory, socket, FIFO or device is under that name), so it is not a segment (${errno} from ${call})`;
+  } else if (code === 'PERMISSION') message = `permission denied: ${detail}`;
+  else if (code === 'CORRUPT') {
+    message = `the segment's memory is gone: another process truncated its file (${errno} from ${call})`;
+  } else if (code === 'CLOSED') message = `the segment's mapping was released with close({ unmap: true }) (${call})`;
+  else message = detail;
   return new ShmkitError(code, message, { cause: e });
 }

@@ -17,7 +17,10 @@ import { ShmkitError } from '@shmkit/core';
 export interface NativeMapping {
   /** The mapping; null while the file is still empty (its creator has not sized it yet). */
   readonly buffer: SharedArrayBuffer | null;
+  /** The file's size. */
   readonly size: number;
+  /** Bytes mapped: `size`, or less when `open` was given a limit. */
+  readonly mapped: number;
   readonly uid: number;
   readonly gid: number;
   /** Permission bits (st_mode & 0o7777). */
@@ -35,10 +38,16 @@ export interface NativeAddon {
   /** Whether async waits use futex_waitv (Linux 5.16+) or the bitset fallback. */
   readonly futexWaitv: boolean;
   create(path: string, size: number, mode: number, exclusive: boolean): NativeMapping;
-  open(path: string): NativeMapping;
+  /** `mapLimit` > 0 maps only the first `mapLimit` bytes. */
+  open(path: string, mapLimit?: number): NativeMapping;
   unlink(path: string): boolean;
   flush(view: Uint8Array): void;
-  /** 0 ok, 1 not-equal, 2 timed-out. */
+  /** 0 not the addon's, 1 intact, 2 broken (its file shrank), 3 released. */
+  mappingState(view: ArrayBufferView): number;
+  /** Replaces the mapping starting at `view` with zero pages (drops the file's pages now). */
+  release(view: ArrayBufferView): void;
+  guardStats(): { mappings: number; repairedFaults: number };
+  /** 0 ok, 1 not-equal, 2 timed-out, 3 gone (the file shrank under the word), 4 released. */
   wait(i32: Int32Array, index: number, expected: number, timeoutMs: number): number;
   wake(i32: Int32Array, index: number, count: number): number;
   setWaitHandler(handler: (id: number, code: number) => void): void;

@@ -58,7 +58,9 @@ import {
   createMappedFile,
   flushMappedFile,
   type MappedFile,
+  mappingState,
   openMappedFile,
+  releaseMapping,
   unlinkMappedFile,
 } from './mapping.js';
 import { encodeKey, FILE_PREFIX, nameProblem, resolveDir, segmentPath, validateName } from './names.js';
@@ -80,6 +82,12 @@ const DEFAULT_OBJECTS = 128;
  * creator is still reserving its memory or writing its header (a 1 GiB segment takes a while).
  */
 const INIT_GRACE_MS = 2000;
+/**
+ * Bytes an open maps while it waits for the magic: one page holds the fixed header, so polling a
+ * planted huge (sparse) file costs no address space. The whole file is mapped once the header
+ * checks out.
+ */
+const PROBE_BYTES = 4096;
 const INT32_MAX = 0x7fffffff;
 
 /** Options of {@link Segment.create}. */
@@ -140,8 +148,11 @@ export interface SegmentInfo {
   readonly creatorPid: number;
   /** Whether that very process still runs (pid and start time match, not a zombie). */
   readonly creatorAlive: boolean;
-  /** When it was created (for `unreadable` ones: the file's change time). */
-  readonly created: Date;
+  /**
+   * When it was created (for `unreadable` ones: the file's change time); undefined when the
+   * header holds no valid time (any process can write it).
+   */
+  readonly created: Date | undefined;
   /** Named objects it holds. */
   readonly objects: number;
 }
@@ -457,9 +468,20 @@ export class Segment {
     return this.info.creatorPid;
   }
 
-  /** When the segment was created. */
-  get created(): Date {
-    return new Date(this.info.created);
+  /** When the segment was created; undefined when its header holds no valid time (written by any process). */
+  get created(): Date | undefined {
+    return dateOf(this.info.created);
+  }
+
+  /**
+   * Whether the memory is still this segment's: `false` once another process truncated the file
+   * under this process's mapping (the lost pages now read zeros here only, and every method
+   * throws CORRUPT), or after close({ unmap: true }). Can be late: a truncation is noticed when
+   * this process first touches a lost page.
+   */
+  get intact(): boolean {
+    const s = mappingState(this.buffer);
+    return s === 'intact' || s === 'unknown';
   }
 
   /** The named objects in the segment (a snapshot), in creation order. */
@@ -620,8 +642,36 @@ export class Segment {
    * thread holds a lock of the segment (other processes would then see it as dead). The memory
    * stays mapped until every object using it is garbage-collected; the segment itself stays until
    * it is unlinked. Idempotent.
+   *
+   * `{ unmap: true }` also drops this process's mapping now, instead of when V8 collects the
+   * last buffer over it: the file's pages are replaced by private zero pages, so an unlinked
+   * segment's memory goes back to the system at once. Only when no thread of this process still
+   * uses the segment or anything got from it: those objects then read zeros, and their waits
+   * fail with CLOSED.
+   *
+   * @example
+   * ```ts
+   * const seg = Segment.create('scratch', { size: 64 << 20 });
+   * seg.unlink();
+   * seg.close({ unmap: true });      // the 64 MiB are free now, not at the next major GC
+   * ```
    */
-  close(): void {
+  close(o?: { unmap?: boolean }): void {
+    if (o !== undefined && (typeof o !== 'object' || o === null)) invalidArgument('options must be an object');
+    if (validateFlag(o?.unmap, 'unmap') && mappingState(this.buffer) !== 'released') {
+      this.closeObjects();
+      releaseMapping(this.buffer);
+      return;
+    }
+    this.closeObjects();
+  }
+
+  /** `using seg = Segment.open(...)`: close() at the end of the block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private closeObjects(): void {
     if (this.isClosed) return;
     this.isClosed = true;
     for (const ref of this.channels) {
@@ -679,11 +729,27 @@ export class Segment {
     if (this.isClosed) {
       throw new ShmkitError('CLOSED', `this Segment object (${JSON.stringify(this.name)}) was closed`);
     }
+    const state = mappingState(this.buffer);
+    if (state === 'broken') {
+      throw corrupt(
+        `segment ${JSON.stringify(this.name)}`,
+        'another process truncated its file while this process had it mapped (the lost pages read zeros here)',
+      );
+    }
+    if (state === 'released') {
+      throw new ShmkitError('CLOSED', `segment ${JSON.stringify(this.name)} was unmapped in this process`);
+    }
   }
 }
 
 function plain(kind: ObjectKind, byteLength: number): ObjectSpec {
   return { kind, byteLength, p0: 0, p1: 0, p2: 0 };
+}
+
+/** A Date for `ms` since the epoch, or undefined when it is no valid time (read from shared memory). */
+function dateOf(ms: number): Date | undefined {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 function validateFlag(v: unknown, what: string): boolean {
@@ -779,22 +845,30 @@ function* openSteps(
   for (;;) {
     let m: MappedFile | undefined;
     try {
-      // A fresh mapping each try: one made while the creator was still sizing the file is stale.
-      m = openMappedFile(file);
+      // A fresh mapping each try (one made while the creator was still sizing the file is stale),
+      // of the header page only until the magic is there.
+      m = openMappedFile(file, { mapLimit: PROBE_BYTES });
     } catch (e) {
       if (!ShmkitError.is(e, 'NOT_FOUND')) throw e;
     }
     if (m !== undefined) {
       checkOwner(m, what, allowForeignOwner);
-      const buffer = m.buffer;
-      if (buffer !== null) {
-        if (buffer.byteLength < FIXED_HEADER_BYTES) {
-          throw corrupt(what, `${buffer.byteLength} bytes is too small for a segment header`);
+      const probe = m.buffer;
+      if (probe !== null) {
+        if (m.size < FIXED_HEADER_BYTES) {
+          throw corrupt(what, `${m.size} bytes is too small for a segment header`);
         }
-        const header = new Int32Array(buffer, 0, FIXED_HEADER_BYTES / 4);
+        const header = new Int32Array(probe, 0, FIXED_HEADER_BYTES / 4);
         // acquire: pairs with publishHeader (readHeader loads it again and checks it).
         if (Atomics.load(header, W_MAGIC) !== 0) {
-          return { buffer, info: readHeader(header, buffer.byteLength, what) };
+          readHeader(header, m.size, what); // every check before mapping the whole file
+          const full = openMappedFile(file);
+          checkOwner(full, what, allowForeignOwner);
+          const buffer = full.buffer;
+          if (buffer === null || buffer.byteLength < FIXED_HEADER_BYTES) {
+            throw corrupt(what, 'its file shrank while it was being opened');
+          }
+          return { buffer, info: readHeader(new Int32Array(buffer, 0, FIXED_HEADER_BYTES / 4), buffer.byteLength, what) };
         }
         const creator = readCreator(header);
         if (creator.pid !== 0 && !isProcessAlive(creator.pid, creator.startTime)) {
@@ -864,7 +938,7 @@ function describeFile(file: string, name: string): SegmentInfo | undefined {
       status = ShmkitError.is(e, 'INCOMPATIBLE') ? 'incompatible' : 'corrupt';
     }
     const creator = readCreator(i32);
-    const created = (i32[W_CREATED_LO]! >>> 0) + (i32[W_CREATED_LO + 1]! >>> 0) * 2 ** 32;
+    const created = dateOf((i32[W_CREATED_LO]! >>> 0) + (i32[W_CREATED_LO + 1]! >>> 0) * 2 ** 32);
     return {
       name,
       path: file,
@@ -872,9 +946,9 @@ function describeFile(file: string, name: string): SegmentInfo | undefined {
       uid: st.uid,
       mode: st.mode & 0o7777,
       status,
-      creatorPid: creator.pid,
+      creatorPid: Math.max(0, creator.pid),
       creatorAlive: creator.pid > 0 && isProcessAlive(creator.pid, creator.startTime),
-      created: new Date(created),
+      created,
       objects: Math.max(0, i32[W_COUNT]!),
     };
   } catch {
@@ -897,7 +971,7 @@ function unreadable(file: string, name: string): SegmentInfo | undefined {
       status: 'unreadable',
       creatorPid: 0,
       creatorAlive: false,
-      created: new Date(st.ctimeMs),
+      created: dateOf(st.ctimeMs),
       objects: 0,
     };
   } catch {

@@ -448,7 +448,7 @@ describe('Segment.list', () => {
       objects: 1,
       mode: 0o600,
     });
-    expect(Math.abs(info.created.getTime() - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(info.created!.getTime() - Date.now())).toBeLessThan(60_000);
     a.unlink();
     expect(Segment.list().some((s) => s.name === a.name)).toBe(false);
   });

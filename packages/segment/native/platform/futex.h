@@ -1,4 +1,4 @@
-// The Linux futex calls behind @shmkit/segment's waiter.
+// The Linux futex calls behind @shmkit/segment's waiter: plain system calls returning -errno.
 //
 // Why no FUTEX_PRIVATE_FLAG: a private futex is keyed by (this process's mm, virtual address), so
 // only threads of one process can meet on it. The words we wait on live in MAP_SHARED mappings
@@ -18,7 +18,9 @@
 namespace shmkit {
 
 // Results shared with src/futex-waiter.ts (index into its RESULTS table).
-enum WaitCode : int32_t { kOk = 0, kNotEqual = 1, kTimedOut = 2 };
+// kGone and kWaitReleased are not futex results: the addon reports them when the word's mapping was
+// broken by a peer truncating the file, or released by this process (platform/bus_guard.h).
+enum WaitCode : int32_t { kOk = 0, kNotEqual = 1, kTimedOut = 2, kGone = 3, kWaitReleased = 4 };
 
 // Blocking waits wait with this bitset. FUTEX_WAKE wakes every bitset, so notify() reaches
 // everyone; the fallback cancellation of async waits (async_wait.cc) wakes only bits 0..30, so it
