@@ -12,12 +12,19 @@
  * runs. The generation changes with every claim of a slot, so the token of a thread whose slot was
  * released or reclaimed never names the slot's next owner.
  *
+ * Generations never wrap. A token may outlive its thread in any lock word of the memory (a thread
+ * SIGKILLed while holding a mutex leaves its token there until the next locker repairs it), so a
+ * slot must never hand out a token twice. A slot serves generations 1..GEN_MASK; the claimer that
+ * finds its generation used up RETIRES it (pid word -1, forever) and claims another slot. A table
+ * of N slots thus serves N x 131,071 claims over the life of the memory, then TOO_LARGE.
+ *
  * Table layout: slots of 8 words (32 bytes) from word 0 of the caller's Int32Array. Zeroed memory
  * is an empty table, so a fresh segment needs no initialisation step (and no creator race).
  * | word | field                                   | written by                                       |
  * |------|-----------------------------------------|--------------------------------------------------|
  * | 0    | state: bit 0 LIVE, bits 1-17 generation | claimer (store LIVE); releaser, reclaimer (CAS)  |
- * | 1    | pid; 0 = free. CAS 0 -> pid IS the claim | claimer; cleared by CAS from the pid read        |
+ * | 1    | pid; 0 = free, -1 = retired (never free | claimer; cleared by CAS from the pid read;       |
+ * |      | again). CAS 0 -> pid IS the claim       | -1 stored by the claimer that retires the slot   |
  * | 2    | start time, low 32 bits (clock ticks)   | claimer, after its claim and before LIVE         |
  * | 3    | start time, high bits                   | claimer, likewise                                |
  * | 4    | threadId (worker_threads)               | claimer, likewise                                |
@@ -48,6 +55,8 @@ const LIVE = 1;
 const SLOT_BITS = 12;
 const SLOT_MASK = (1 << SLOT_BITS) - 1;
 const GEN_MASK = 0x1ffff;
+/** Pid word of a slot whose generations are used up: never claimed nor reclaimed again. */
+const RETIRED = -1;
 const TWO_32 = 2 ** 32;
 
 /** Who a token names (see {@link ProcessIdentity.owner}). */
@@ -158,7 +167,7 @@ export class ProcessIdentity implements Identity {
       const base = slot * SLOT_WORDS;
       const state = Atomics.load(t, base + STATE);
       const pid = Atomics.load(t, base + PID);
-      if (pid === 0) continue;
+      if (pid === 0 || pid === RETIRED) continue;
       if (state & LIVE) {
         const owner = this.read(slot, state);
         if (owner === undefined || owner.pid === process.pid || isProcessAlive(owner.pid, owner.startTime))
@@ -191,7 +200,14 @@ export class ProcessIdentity implements Identity {
         if (Atomics.load(t, base + PID) !== 0) continue;
         // The claim. Winning it makes this thread the only writer of words 2-4 and of LIVE.
         if (Atomics.compareExchange(t, base + PID, 0, pid) !== 0) continue;
-        const generation = ((Atomics.load(t, base + STATE) >>> 1) + 1) & GEN_MASK;
+        const previous = (Atomics.load(t, base + STATE) >>> 1) & GEN_MASK;
+        if (previous === GEN_MASK) {
+          // Every generation of this slot was handed out: the next would wrap and repeat a token
+          // that a lock word may still hold. Retire the slot (we own its pid word) and go on.
+          Atomics.store(t, base + PID, RETIRED);
+          continue;
+        }
+        const generation = previous + 1;
         Atomics.store(t, base + START_LO, start % TWO_32);
         Atomics.store(t, base + START_HI, Math.floor(start / TWO_32));
         Atomics.store(t, base + THREAD, threadId);
@@ -203,9 +219,15 @@ export class ProcessIdentity implements Identity {
       }
       if (pass === 0 && this.reclaim() === 0) break;
     }
+    let retired = 0;
+    for (let slot = 0; slot < this.capacity; slot++) if (Atomics.load(t, slot * SLOT_WORDS + PID) === RETIRED) retired++;
     throw new ShmkitError(
       'TOO_LARGE',
-      `the thread table is full: ${this.capacity} live threads already use this shared memory`,
+      retired === 0
+        ? `the thread table is full: ${this.capacity} live threads already use this shared memory`
+        : `the thread table is full: ${this.capacity - retired} live threads use this shared memory and ` +
+            `${retired} slots are retired (each slot names at most ${GEN_MASK} threads over the memory's life, ` +
+            'so that no token repeats): create a new segment',
     );
   }
 

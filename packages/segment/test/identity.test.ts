@@ -133,3 +133,44 @@ describe('ProcessIdentity', () => {
     expect(() => new ProcessIdentity(table).self()).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
   });
 });
+
+describe('ProcessIdentity token generations', () => {
+  const GEN_MASK = 0x1ffff;
+  const heapTable = (slots: number) =>
+    new Int32Array(new SharedArrayBuffer(ProcessIdentity.bytesFor(slots)));
+
+  it('never hands out a token twice: a slot whose generations are used up is retired', () => {
+    const table = heapTable(1);
+    const seen = new Set<number>();
+    for (let i = 0; i < GEN_MASK; i++) {
+      const id = new ProcessIdentity(table);
+      const t = id.self();
+      expect(seen.has(t)).toBe(false);
+      seen.add(t);
+      expect(id.release()).toBe(true);
+    }
+    expect(seen.size).toBe(GEN_MASK);
+    // The next claim would wrap the generation back to a token some lock word may still hold.
+    const last = new ProcessIdentity(table);
+    expect(() => last.self()).toThrow(expect.objectContaining({ code: 'TOO_LARGE', message: expect.stringMatching(/retired/) }));
+    expect(Atomics.load(table, 1)).toBe(-1);
+    expect(last.reclaim()).toBe(0);
+    expect(Atomics.load(table, 1)).toBe(-1);
+  });
+
+  it('claims the next slot, and keeps a stale token dead, when a slot is at its last generation', () => {
+    const table = heapTable(2);
+    // Slot 0: its last generation was handed out to a thread that is gone (released, pid 0).
+    Atomics.store(table, 0, GEN_MASK * 2);
+    const stale = (GEN_MASK << 12) | 1;
+    const id = new ProcessIdentity(table);
+    const t = id.self();
+    expect(t & 0xfff).toBe(2); // slot 1
+    expect(t).not.toBe(stale);
+    expect(Atomics.load(table, 1)).toBe(-1); // slot 0 retired
+    expect(id.isAlive(stale)).toBe(false);
+    expect(id.owner(stale)).toBeUndefined();
+    id.release();
+    expect(new ProcessIdentity(table).self() & 0xfff).toBe(2);
+  });
+});
