@@ -2,7 +2,16 @@
 // every case ends in a documented error code (or is tolerated), never a crash, a hang or a huge
 // mapping.
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +46,9 @@ describe('planted files under a segment name', () => {
     mkdirSync(fileOf(dirName));
     planted.add(fileOf(dirName));
     expect(codeOf(() => Segment.open(dirName))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => Segment.create(dirName, { size: 1 << 16, exclusive: false }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => Segment.create(dirName, { size: 1 << 16, exclusive: false }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     expect(codeOf(() => Segment.create(dirName, { size: 1 << 16 }))).toBe('EXISTS');
 
     const sockName = segmentName('sock');
@@ -108,7 +119,10 @@ describe('header fields any process can write', () => {
   it('lets `shmkit segments list` and `inspect` show it (exit 0)', () => {
     const name = withCreationTime(0xffffffff);
     const cli = path.join(root, 'packages/bench/bin/shmkit.mjs');
-    const list = spawnSync(process.execPath, [cli, 'segments', 'list'], { encoding: 'utf8', timeout: 30_000 });
+    const list = spawnSync(process.execPath, [cli, 'segments', 'list'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(list.status, list.stderr).toBe(0);
     expect(list.stdout).toContain(name);
     const inspect = spawnSync(process.execPath, [cli, 'segments', 'inspect', name], {

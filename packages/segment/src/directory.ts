@@ -30,7 +30,7 @@
  */
 
 import { Channel } from '@shmkit/channel';
-import { ShmkitError, validateInteger } from '@shmkit/core';
+import { FAILPOINT, failpoint, ShmkitError, validateInteger } from '@shmkit/core';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { ALLOCATION_UNIT, ENTRY_BYTES, type HeaderInfo, W_BUMP, W_COUNT } from './header.js';
 import { MAX_KEY_BYTES } from './names.js';
@@ -183,6 +183,8 @@ export class Directory {
         );
       }
       Atomics.store(this.header, W_BUMP, alignedEnd(end) / ALLOCATION_UNIT);
+      // Crash window for tests: room taken, object not initialized, entry not committed.
+      if (FAILPOINT !== undefined) failpoint('directory.after-alloc');
       // Step 3: the object, initialized in place.
       const obj = init(start);
       // Step 4: the entry, then the commit.

@@ -32,7 +32,10 @@ function result(code: number): WaitResult {
     );
   }
   if (code === RELEASED) {
-    throw new ShmkitError('CLOSED', "the segment's mapping was released in this process (close({ unmap: true }))");
+    throw new ShmkitError(
+      'CLOSED',
+      "the segment's mapping was released in this process (close({ unmap: true }))",
+    );
   }
   return RESULTS[code]!;
 }

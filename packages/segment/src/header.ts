@@ -166,7 +166,8 @@ export function readHeader(i32: Int32Array, fileSize: number, what: string): Hea
     );
   }
   const size = u64(i32, W_SIZE_LO);
-  if (size > MAX_SEGMENT_BYTES) throw corrupt(what, `the header says ${size} bytes, more than a segment can have`);
+  if (size > MAX_SEGMENT_BYTES)
+    throw corrupt(what, `the header says ${size} bytes, more than a segment can have`);
   if (size !== fileSize) throw corrupt(what, `the header says ${size} bytes, the file has ${fileSize}`);
   const threads = Atomics.load(i32, W_TABLE_SLOTS);
   const capacity = Atomics.load(i32, W_DIR_CAPACITY);

@@ -63,7 +63,8 @@ export function createMappedFile(file: string, o: CreateMappedFileOptions): Mapp
  */
 export function openMappedFile(file: string, o?: { mapLimit?: number }): MappedFile {
   checkPath(file);
-  const limit = o?.mapLimit === undefined ? 0 : validateInteger(o.mapLimit, 'mapLimit', 0, Number.MAX_SAFE_INTEGER);
+  const limit =
+    o?.mapLimit === undefined ? 0 : validateInteger(o.mapLimit, 'mapLimit', 0, Number.MAX_SAFE_INTEGER);
   try {
     return { ...native().open(file, limit), path: file };
   } catch (e) {
@@ -176,7 +177,14 @@ const CODES_BY_CALL: Record<string, Record<string, ErrorCode>> = {
     EPERM: 'PERMISSION',
     ENODEV: 'INVALID_ARGUMENT',
   },
-  unlink: { EACCES: 'PERMISSION', EPERM: 'PERMISSION', EROFS: 'PERMISSION', EBUSY: 'PERMISSION', EISDIR: 'INVALID_ARGUMENT', ENOTDIR: 'NOT_FOUND' },
+  unlink: {
+    EACCES: 'PERMISSION',
+    EPERM: 'PERMISSION',
+    EROFS: 'PERMISSION',
+    EBUSY: 'PERMISSION',
+    EISDIR: 'INVALID_ARGUMENT',
+    ENOTDIR: 'NOT_FOUND',
+  },
   // msync: ENOMEM is a range that is not mapped (not a segment's memory); EFAULT our report of a
   // mapping whose file another process truncated; EBADF of one released with close({ unmap }).
   msync: { ENOMEM: 'INVALID_ARGUMENT', EINVAL: 'INVALID_ARGUMENT', EFAULT: 'CORRUPT', EBADF: 'CLOSED' },
@@ -194,7 +202,12 @@ export function fromNative(e: unknown, file: string, size?: number): unknown {
   const call = typeof err.syscall === 'string' ? err.syscall : '';
   const detail = String(err.message ?? e);
   // No syscall: an argument the addon refused (its TypeErrors carry EINVAL).
-  const code = call === '' ? (errno === 'EINVAL' ? 'INVALID_ARGUMENT' : 'UNSUPPORTED') : (CODES_BY_CALL[call]?.[errno] ?? 'UNSUPPORTED');
+  const code =
+    call === ''
+      ? errno === 'EINVAL'
+        ? 'INVALID_ARGUMENT'
+        : 'UNSUPPORTED'
+      : (CODES_BY_CALL[call]?.[errno] ?? 'UNSUPPORTED');
   let message: string;
   if (code === 'EXISTS') message = `${file} already exists (EEXIST): open it, or remove it first`;
   else if (code === 'NOT_FOUND' && call === 'open') message = `${file} does not exist (${errno})`;
@@ -202,12 +215,17 @@ export function fromNative(e: unknown, file: string, size?: number): unknown {
     message = `no room for ${size ?? 'the'} bytes in ${path.dirname(file)} (${errno} from ${call}): free space there or ask for less; tmpfs (/dev/shm) is sized to half the RAM by default`;
   } else if (errno === 'ELOOP') {
     message = `${file} is a symbolic link, which segment files never follow (ELOOP)`;
-  } else if (code === 'INVALID_ARGUMENT' && (call === 'S_ISREG' || call === 'open') && errno !== 'ENAMETOOLONG') {
+  } else if (
+    code === 'INVALID_ARGUMENT' &&
+    (call === 'S_ISREG' || call === 'open') &&
+    errno !== 'ENAMETOOLONG'
+  ) {
     message = `${file} is not a regular file (a directory, socket, FIFO or device is under that name), so it is not a segment (${errno} from ${call})`;
   } else if (code === 'PERMISSION') message = `permission denied: ${detail}`;
   else if (code === 'CORRUPT') {
     message = `the segment's memory is gone: another process truncated its file (${errno} from ${call})`;
-  } else if (code === 'CLOSED') message = `the segment's mapping was released with close({ unmap: true }) (${call})`;
+  } else if (code === 'CLOSED')
+    message = `the segment's mapping was released with close({ unmap: true }) (${call})`;
   else message = detail;
   return new ShmkitError(code, message, { cause: e });
 }

@@ -220,7 +220,8 @@ export class ProcessIdentity implements Identity {
       if (pass === 0 && this.reclaim() === 0) break;
     }
     let retired = 0;
-    for (let slot = 0; slot < this.capacity; slot++) if (Atomics.load(t, slot * SLOT_WORDS + PID) === RETIRED) retired++;
+    for (let slot = 0; slot < this.capacity; slot++)
+      if (Atomics.load(t, slot * SLOT_WORDS + PID) === RETIRED) retired++;
     throw new ShmkitError(
       'TOO_LARGE',
       retired === 0

@@ -657,7 +657,8 @@ export class Segment {
    * ```
    */
   close(o?: { unmap?: boolean }): void {
-    if (o !== undefined && (typeof o !== 'object' || o === null)) invalidArgument('options must be an object');
+    if (o !== undefined && (typeof o !== 'object' || o === null))
+      invalidArgument('options must be an object');
     if (validateFlag(o?.unmap, 'unmap') && mappingState(this.buffer) !== 'released') {
       this.closeObjects();
       releaseMapping(this.buffer);
@@ -868,7 +869,10 @@ function* openSteps(
           if (buffer === null || buffer.byteLength < FIXED_HEADER_BYTES) {
             throw corrupt(what, 'its file shrank while it was being opened');
           }
-          return { buffer, info: readHeader(new Int32Array(buffer, 0, FIXED_HEADER_BYTES / 4), buffer.byteLength, what) };
+          return {
+            buffer,
+            info: readHeader(new Int32Array(buffer, 0, FIXED_HEADER_BYTES / 4), buffer.byteLength, what),
+          };
         }
         const creator = readCreator(header);
         if (creator.pid !== 0 && !isProcessAlive(creator.pid, creator.startTime)) {

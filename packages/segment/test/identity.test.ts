@@ -136,8 +136,7 @@ describe('ProcessIdentity', () => {
 
 describe('ProcessIdentity token generations', () => {
   const GEN_MASK = 0x1ffff;
-  const heapTable = (slots: number) =>
-    new Int32Array(new SharedArrayBuffer(ProcessIdentity.bytesFor(slots)));
+  const heapTable = (slots: number) => new Int32Array(new SharedArrayBuffer(ProcessIdentity.bytesFor(slots)));
 
   it('never hands out a token twice: a slot whose generations are used up is retired', () => {
     const table = heapTable(1);
@@ -152,7 +151,9 @@ describe('ProcessIdentity token generations', () => {
     expect(seen.size).toBe(GEN_MASK);
     // The next claim would wrap the generation back to a token some lock word may still hold.
     const last = new ProcessIdentity(table);
-    expect(() => last.self()).toThrow(expect.objectContaining({ code: 'TOO_LARGE', message: expect.stringMatching(/retired/) }));
+    expect(() => last.self()).toThrow(
+      expect.objectContaining({ code: 'TOO_LARGE', message: expect.stringMatching(/retired/) }),
+    );
     expect(Atomics.load(table, 1)).toBe(-1);
     expect(last.reclaim()).toBe(0);
     expect(Atomics.load(table, 1)).toBe(-1);

@@ -19,6 +19,8 @@ import {
   bindNew,
   Deadline,
   defineTag,
+  FAILPOINT,
+  failpoint,
   type Handle,
   invalidArgument,
   publishTag,
@@ -102,18 +104,23 @@ export class Mutex extends SharedObject {
     const me = this.identity.self();
     // acquire: pairs with the exchange in unlock(); everything the last owner wrote is visible.
     const c = Atomics.compareExchange(this.i32, STATE, 0, me);
-    if (c === 0) return;
+    if (c === 0) {
+      // Crash window for tests: held, nothing done under it yet (docs/reliability.md).
+      if (FAILPOINT !== undefined) failpoint('mutex.after-lock');
+      return;
+    }
     if (c !== NOT_RECOVERABLE && (c & TOKEN_MASK) === me) {
       throw new ShmkitError('DEADLOCK', 'lock() by the thread that already holds this mutex');
     }
-    if (this.spin(me)) return;
-    runBlocking(this.lockSteps(me, new Deadline(timeout)), this.waiter, this.i32);
+    if (!this.spin(me)) runBlocking(this.lockSteps(me, new Deadline(timeout)), this.waiter, this.i32);
+    if (FAILPOINT !== undefined) failpoint('mutex.after-lock');
   }
 
   /** Takes the mutex if it is free; never blocks. */
   tryLock(): boolean {
     const c = Atomics.compareExchange(this.i32, STATE, 0, this.identity.self());
     if (c === NOT_RECOVERABLE) throw notRecoverable();
+    if (c === 0 && FAILPOINT !== undefined) failpoint('mutex.after-lock');
     return c === 0;
   }
 
@@ -127,8 +134,10 @@ export class Mutex extends SharedObject {
     const { timeout, signal } = validateAsyncOptions(o);
     const me = this.identity.self();
     if (signal?.aborted) throw new ShmkitError('ABORTED', 'the wait was aborted', { cause: signal.reason });
-    if (Atomics.compareExchange(this.i32, STATE, 0, me) === 0) return;
-    await runAsync(this.lockSteps(me, new Deadline(timeout)), this.waiter, this.i32, signal);
+    if (Atomics.compareExchange(this.i32, STATE, 0, me) !== 0) {
+      await runAsync(this.lockSteps(me, new Deadline(timeout)), this.waiter, this.i32, signal);
+    }
+    if (FAILPOINT !== undefined) failpoint('mutex.after-lock');
   }
 
   /** Releases the mutex. NOT_OWNER unless the calling thread holds it. */
