@@ -10,7 +10,7 @@
  * not on that path, or not in this build), never as a kill.
  *
  * CI runs a bounded subset (kill-matrix.test.ts); the full run is a script:
- *   npx tsx test/reliability/kill-matrix.ts --rounds 1000 [--seed 7]
+ *   npx tsx test/reliability/kill-matrix.ts --rounds 1000 [--seed 7] [--points mutex.after-lock,...]
  */
 import { fileURLToPath } from 'node:url';
 import type { Channel } from '@shmkit/channel';
@@ -35,11 +35,16 @@ export interface MatrixResult {
 let counter = 0;
 
 /** Runs `rounds` rounds drawn from `seed`; `prefix` names the segments (all unlinked afterwards). */
-export function runMatrix(rounds: number, seed: number, prefix: string): Promise<MatrixResult> {
+export function runMatrix(
+  rounds: number,
+  seed: number,
+  prefix: string,
+  points: readonly (typeof FAILPOINTS)[number][] = FAILPOINTS,
+): Promise<MatrixResult> {
   const r = rng(seed);
   const plan: [string, string][] = [];
   for (let i = 0; i < rounds; i++) {
-    const point = FAILPOINTS[r.int(0, FAILPOINTS.length - 1)]!;
+    const point = points[r.int(0, points.length - 1)]!;
     const modes = MODES[point];
     plan.push([point, modes[r.int(0, modes.length - 1)]!]);
   }
@@ -199,7 +204,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rounds = arg('--rounds', 1000);
   const seed = arg('--seed', Date.now() % 100000);
   const started = performance.now();
-  const res = await runMatrix(rounds, seed, `km${process.pid}-`);
+  const p = process.argv.indexOf('--points');
+  const points = (p > 0 ? process.argv[p + 1]!.split(',') : [...FAILPOINTS]) as (typeof FAILPOINTS)[number][];
+  for (const name of points) if (!(name in MODES)) throw new Error(`unknown failpoint ${name}`);
+  const res = await runMatrix(rounds, seed, `km${process.pid}-`, points);
   const secs = ((performance.now() - started) / 1000).toFixed(0);
   const kills = Object.values(res.killed).reduce((a, b) => a + b, 0);
   console.log(`kill matrix: ${rounds} rounds, seed ${seed}, ${secs} s, ${kills} kills`);
