@@ -96,7 +96,7 @@ async function round(point: string, mode: string, name: string): Promise<'killed
     }
     if (point === 'mutex.after-lock') checkMutex(m);
     else if (point === 'directory.after-alloc') checkDirectory(seg, mode);
-    else checkChannel(seg, ch!, mode);
+    else checkChannel(ch!, mode);
     if (!seg.bytes('before', 64).every((b) => b === 0x5a)) throw new Error('an unrelated object changed');
     return 'killed';
   } finally {
@@ -156,7 +156,7 @@ function message(seq: number): Uint8Array {
   return m;
 }
 
-function checkChannel(seg: Segment, ch: Channel<Uint8Array>, mode: string): void {
+function checkChannel(ch: Channel<Uint8Array>, mode: string): void {
   const LIVE = 200;
   const next = [0, 0];
   const take = (m: Uint8Array): void => {
@@ -193,7 +193,6 @@ function checkChannel(seg: Segment, ch: Channel<Uint8Array>, mode: string): void
     }
     take(m);
   }
-  void seg;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

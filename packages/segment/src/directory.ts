@@ -4,10 +4,10 @@
  * Entry layout (96 bytes, at directoryOffset + 96 x index):
  * | offset | size | field                                                        | written by          |
  * |--------|------|--------------------------------------------------------------|---------------------|
- * | 0      | 4    | kind (see {@link ObjectKind})                                | its creator, once   |
+ * | 0      | 4    | kind id (the table in kinds.ts)                              | its creator, once   |
  * | 4      | 4    | offset of the object / 128                                   | its creator, once   |
  * | 8      | 8    | byteLength of the object's region                            | its creator, once   |
- * | 16     | 12   | params p0..p2 (capacity, parties, codec, ...; see kindSpec)  | its creator, once   |
+ * | 16     | 12   | params p0..p2 (capacity, parties, codec, ...; see kinds.ts)  | its creator, once   |
  * | 28     | 4    | key length in UTF-8 bytes (1..64)                            | its creator, once   |
  * | 32     | 64   | key, UTF-8                                                   | its creator, once   |
  *
@@ -29,54 +29,16 @@
  * out-of-bounds access.
  */
 
-import { Channel } from '@shmkit/channel';
-import { FAILPOINT, failpoint, ShmkitError, validateInteger } from '@shmkit/core';
-import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
+import { FAILPOINT, failpoint, ShmkitError } from '@shmkit/core';
+import type { Mutex } from '@shmkit/sync';
 import { ALLOCATION_UNIT, ENTRY_BYTES, type HeaderInfo, W_BUMP, W_COUNT } from './header.js';
+import { kindById, kindName, type ObjectKindDef, type ObjectParams } from './kinds.js';
 import { MAX_KEY_BYTES } from './names.js';
 
-/** What a named object is. Stored in its entry. */
-export const ObjectKind = {
-  Mutex: 1,
-  Condition: 2,
-  Semaphore: 3,
-  RwLock: 4,
-  Barrier: 5,
-  Latch: 6,
-  Channel: 7,
-  Bytes: 8,
-} as const;
-export type ObjectKind = (typeof ObjectKind)[keyof typeof ObjectKind];
-
-const KIND_NAMES: Record<number, string> = {
-  1: 'Mutex',
-  2: 'Condition',
-  3: 'Semaphore',
-  4: 'RwLock',
-  5: 'Barrier',
-  6: 'Latch',
-  7: 'Channel',
-  8: 'bytes region',
-};
-
-/** Channel flags in p1. */
-export const CH_MANY_PRODUCERS = 1;
-export const CH_MANY_CONSUMERS = 2;
-export const MIN_CHANNEL_CAPACITY = 256;
-export const MAX_CHANNEL_CAPACITY = 1 << 30;
-
-/** What a caller asks for: the kind, its params (p0..p2) and the bytes it occupies. */
-export interface ObjectSpec {
-  readonly kind: ObjectKind;
-  readonly byteLength: number;
-  readonly p0: number;
-  readonly p1: number;
-  readonly p2: number;
-}
-
-/** A complete, validated entry. */
-export interface Entry extends ObjectSpec {
+/** A complete, validated entry: its key, kind id, where its object lives and its params. */
+export interface Entry extends ObjectParams {
   readonly key: string;
+  readonly kind: number;
   readonly offset: number;
 }
 
@@ -139,31 +101,32 @@ export class Directory {
   }
 
   /**
-   * The object `key` as `spec`: attaches to it when it exists (INCOMPATIBLE when it is another
-   * kind or has other params), otherwise creates it with `init` under the directory lock.
-   * `init` constructs the object in its (zeroed) region and returns it; `attach` wraps an
-   * existing one.
+   * The object `key` of kind `kind` with `params`: attaches to it when it exists (INCOMPATIBLE
+   * when it is another kind or has other params), otherwise creates it with `init` under the
+   * directory lock. `init` constructs the object in its (zeroed) region and returns it; `attach`
+   * wraps an existing one.
    */
   getOrCreate<T>(
     key: string,
     keyBytes: Uint8Array,
-    spec: ObjectSpec,
-    describe: (s: ObjectSpec) => string,
+    kind: ObjectKindDef<never, unknown>,
+    params: ObjectParams,
     init: (offset: number) => T,
     attach: (offset: number) => T,
   ): T {
+    const spec = { ...params, kind };
     const found = this.find(key);
-    if (found !== undefined) return attach(this.check(found, spec, describe).offset);
+    if (found !== undefined) return attach(this.check(found, spec).offset);
     this.lockDirectory();
     try {
       // Step 1: another thread or process may have created it since our scan.
       const raced = this.find(key);
-      if (raced !== undefined) return attach(this.check(raced, spec, describe).offset);
+      if (raced !== undefined) return attach(this.check(raced, spec).offset);
       const index = this.count();
       if (index >= this.info.capacity) {
         throw new ShmkitError(
           'TOO_LARGE',
-          `${this.what} has no room for ${kindName(spec.kind)} ${JSON.stringify(key)}: its directory is full ` +
+          `${this.what} has no room for ${kind.name} ${JSON.stringify(key)}: its directory is full ` +
             `(${this.info.capacity} objects); create the segment with a larger maxObjects`,
         );
       }
@@ -177,7 +140,7 @@ export class Directory {
       if (end > this.info.size) {
         throw new ShmkitError(
           'TOO_LARGE',
-          `${this.what} has no room for ${kindName(spec.kind)} ${JSON.stringify(key)}: it needs ` +
+          `${this.what} has no room for ${kind.name} ${JSON.stringify(key)}: it needs ` +
             `${spec.byteLength} bytes, ${Math.max(0, this.info.size - start)} of ${this.info.size} are left; ` +
             'create the segment with a larger size',
         );
@@ -190,7 +153,7 @@ export class Directory {
       // Step 4: the entry, then the commit.
       const base = index * ENTRY_WORDS;
       const e = this.entries;
-      e[base + E_KIND] = spec.kind;
+      e[base + E_KIND] = kind.id;
       e[base + E_OFFSET] = bump;
       e[base + E_LEN_LO] = spec.byteLength % TWO_32;
       e[base + E_LEN_HI] = Math.floor(spec.byteLength / TWO_32);
@@ -239,7 +202,8 @@ export class Directory {
     const p2 = e[base + E_P2]!;
     const keyLength = e[base + E_KEY_LEN]!;
     const where = `directory entry ${index}`;
-    if (KIND_NAMES[kind] === undefined) throw this.corrupt(`${where} has unknown kind ${kind}`);
+    const def = kindById(kind);
+    if (def === undefined) throw this.corrupt(`${where} has unknown kind ${kind}`);
     if (!(keyLength >= 1 && keyLength <= MAX_KEY_BYTES)) {
       throw this.corrupt(`${where} has a key of ${keyLength} bytes`);
     }
@@ -254,21 +218,21 @@ export class Directory {
     if (!(offset >= this.info.dataOffset && byteLength >= 1 && offset + byteLength <= this.info.size)) {
       throw this.corrupt(`${where} (${JSON.stringify(key)}) places ${byteLength} bytes at ${offset}`);
     }
-    const expected = expectedLength(kind as ObjectKind, p0, p1, byteLength);
+    const expected = def.size({ byteLength, p0, p1, p2 });
     if (expected !== byteLength) {
       throw this.corrupt(
-        `${where} (${JSON.stringify(key)}): a ${KIND_NAMES[kind]} with these params takes ${expected ?? 'no'} bytes, not ${byteLength}`,
+        `${where} (${JSON.stringify(key)}): a ${def.name} with these params takes ${expected ?? 'no'} bytes, not ${byteLength}`,
       );
     }
-    return { key, kind: kind as ObjectKind, offset, byteLength, p0, p1, p2 };
+    return { key, kind, offset, byteLength, p0, p1, p2 };
   }
 
   /** Returns `entry` when it matches `spec`; INCOMPATIBLE otherwise. */
-  private check(entry: Entry, spec: ObjectSpec, describe: (s: ObjectSpec) => string): Entry {
-    if (entry.kind !== spec.kind) {
+  private check(entry: Entry, spec: ObjectParams & { kind: ObjectKindDef<never, unknown> }): Entry {
+    if (entry.kind !== spec.kind.id) {
       throw new ShmkitError(
         'INCOMPATIBLE',
-        `${JSON.stringify(entry.key)} in ${this.what} is a ${kindName(entry.kind)}, not a ${kindName(spec.kind)}`,
+        `${JSON.stringify(entry.key)} in ${this.what} is a ${kindName(entry.kind)}, not a ${spec.kind.name}`,
       );
     }
     if (
@@ -279,8 +243,8 @@ export class Directory {
     ) {
       throw new ShmkitError(
         'INCOMPATIBLE',
-        `${kindName(spec.kind)} ${JSON.stringify(entry.key)} in ${this.what} was created with ` +
-          `${describe(entry)}, not ${describe(spec)}`,
+        `${spec.kind.name} ${JSON.stringify(entry.key)} in ${this.what} was created with ` +
+          `${spec.kind.describe(entry)}, not ${spec.kind.describe(spec)}`,
       );
     }
     return entry;
@@ -317,47 +281,6 @@ export class Directory {
   private corrupt(detail: string): ShmkitError {
     return new ShmkitError('CORRUPT', `${this.what} is corrupt: ${detail}`);
   }
-}
-
-/** The bytes an object of `kind` with these params occupies; undefined when the params are invalid. */
-export function expectedLength(kind: ObjectKind, p0: number, p1: number, bytes: number): number | undefined {
-  switch (kind) {
-    case ObjectKind.Mutex:
-      return Mutex.SIZE;
-    case ObjectKind.Condition:
-      return Condition.SIZE;
-    case ObjectKind.Semaphore:
-      return Semaphore.SIZE;
-    case ObjectKind.RwLock:
-      return RwLock.SIZE;
-    case ObjectKind.Barrier:
-      return Barrier.SIZE;
-    case ObjectKind.Latch:
-      return Latch.SIZE;
-    case ObjectKind.Channel:
-      if (!isChannelCapacity(p0) || (p1 & ~(CH_MANY_PRODUCERS | CH_MANY_CONSUMERS)) !== 0) return undefined;
-      return Channel.byteLength(p0, { consumers: p1 & CH_MANY_CONSUMERS ? 'many' : 'one' });
-    case ObjectKind.Bytes:
-      return bytes;
-  }
-}
-
-/** Whether `n` is a valid ring capacity: a power of two from 256 to 2^30. */
-export function isChannelCapacity(n: number): boolean {
-  return Number.isInteger(n) && n >= MIN_CHANNEL_CAPACITY && n <= MAX_CHANNEL_CAPACITY && (n & (n - 1)) === 0;
-}
-
-/** INVALID_ARGUMENT unless `n` is a valid channel capacity. */
-export function validateCapacity(n: unknown): number {
-  validateInteger(n, 'capacity', MIN_CHANNEL_CAPACITY, MAX_CHANNEL_CAPACITY);
-  if (!isChannelCapacity(n as number)) {
-    throw new ShmkitError('INVALID_ARGUMENT', `capacity must be a power of two, got ${String(n)}`);
-  }
-  return n as number;
-}
-
-export function kindName(kind: number): string {
-  return KIND_NAMES[kind] ?? `kind ${kind}`;
 }
 
 function alignedEnd(n: number): number {

@@ -11,13 +11,10 @@
  * thread table: importing @shmkit/segment registers the `futex` memory kind that finds both from
  * the buffer (segment-identity.ts), in every thread that imports it.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Channel, type ChannelOptions, type Codec } from '@shmkit/channel';
+import type { Channel, ChannelOptions } from '@shmkit/channel';
 import {
   abortedError,
-  Deadline,
   invalidArgument,
   Region,
   ShmkitError,
@@ -27,44 +24,43 @@ import {
   validateInteger,
   validateTimeout,
 } from '@shmkit/core';
-import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
-import {
-  CH_MANY_CONSUMERS,
-  CH_MANY_PRODUCERS,
-  Directory,
-  kindName,
-  ObjectKind,
-  type ObjectSpec,
-  validateCapacity,
-} from './directory.js';
+import { type Barrier, type Condition, type Latch, Mutex, type RwLock, type Semaphore } from '@shmkit/sync';
+import { Directory } from './directory.js';
 import {
   corrupt,
   FIXED_HEADER_BYTES,
   type HeaderInfo,
   LOCK_OFFSET,
   layoutFor,
-  MAGIC,
   MAX_OBJECTS,
   MAX_SEGMENT_BYTES,
   publishHeader,
-  readCreator,
   readHeader,
-  W_COUNT,
-  W_CREATED_LO,
-  W_MAGIC,
   writeHeader,
 } from './header.js';
+import { dateOf, listSegments, type SegmentInfo } from './inventory.js';
+import {
+  BARRIER,
+  BYTES,
+  CHANNEL,
+  CONDITION,
+  kindName,
+  LATCH,
+  MUTEX,
+  type ObjectKindDef,
+  RWLOCK,
+  SEMAPHORE,
+} from './kinds.js';
 import {
   createMappedFile,
   flushMappedFile,
-  type MappedFile,
   mappingState,
-  openMappedFile,
   releaseMapping,
   unlinkMappedFile,
 } from './mapping.js';
-import { encodeKey, FILE_PREFIX, nameProblem, resolveDir, segmentPath, validateName } from './names.js';
-import { isProcessAlive, selfStartTime } from './proc.js';
+import { encodeKey, resolveDir, segmentPath, validateName } from './names.js';
+import { openInitialized, openSteps } from './open.js';
+import { selfStartTime } from './proc.js';
 import { ProcessIdentity } from './process-identity.js';
 import {
   adoptSegmentIdentity,
@@ -73,22 +69,12 @@ import {
   segmentIdentity,
 } from './segment-identity.js';
 
+export type { SegmentInfo } from './inventory.js';
+
 /** Threads one segment can name by default (each takes 32 bytes of the header). */
 const DEFAULT_THREADS = 128;
 /** Named objects one segment can hold by default (each entry takes 96 bytes of the header). */
 const DEFAULT_OBJECTS = 128;
-/**
- * How long an open waits, even without a timeout, for a segment whose file exists but whose
- * creator is still reserving its memory or writing its header (a 1 GiB segment takes a while).
- */
-const INIT_GRACE_MS = 2000;
-/**
- * Bytes an open maps while it waits for the magic: one page holds the fixed header, so polling a
- * planted huge (sparse) file costs no address space. The whole file is mapped once the header
- * checks out.
- */
-const PROBE_BYTES = 4096;
-const INT32_MAX = 0x7fffffff;
 
 /** Options of {@link Segment.create}. */
 export interface CreateSegmentOptions {
@@ -128,33 +114,6 @@ export interface SegmentHandle {
   readonly dir: string;
   readonly buffer: SharedArrayBuffer;
   readonly size: number;
-}
-
-/** One segment file, as {@link Segment.list} reports it. */
-export interface SegmentInfo {
-  readonly name: string;
-  readonly path: string;
-  /** Bytes of the file. */
-  readonly size: number;
-  /** Owner and permission bits of the file. */
-  readonly uid: number;
-  readonly mode: number;
-  /**
-   * `ok`: a segment this shmkit can open. `incompatible`: another layout version. `corrupt`: the
-   * magic is there, the rest is not right. `unreadable`: no permission to read its header.
-   */
-  readonly status: 'ok' | 'incompatible' | 'corrupt' | 'unreadable';
-  /** Pid of the process that created it (0 when unknown). */
-  readonly creatorPid: number;
-  /** Whether that very process still runs (pid and start time match, not a zombie). */
-  readonly creatorAlive: boolean;
-  /**
-   * When it was created (for `unreadable` ones: the file's change time); undefined when the
-   * header holds no valid time (any process can write it).
-   */
-  readonly created: Date | undefined;
-  /** Named objects it holds. */
-  readonly objects: number;
 }
 
 /** A named object of a segment, as {@link Segment.objects} reports it. */
@@ -422,23 +381,7 @@ export class Segment {
    * ```
    */
   static list(o?: { dir?: string }): SegmentInfo[] {
-    const dir = resolveDir(o?.dir);
-    let files: string[];
-    try {
-      files = readdirSync(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new ShmkitError('PERMISSION', `cannot list ${dir}: ${(e as Error).message}`, { cause: e });
-    }
-    const out: SegmentInfo[] = [];
-    for (const file of files.sort()) {
-      if (!file.startsWith(FILE_PREFIX)) continue;
-      const name = file.slice(FILE_PREFIX.length);
-      if (nameProblem(name) !== undefined) continue;
-      const info = describeFile(path.join(dir, file), name);
-      if (info !== undefined) out.push(info);
-    }
-    return out;
+    return listSegments(resolveDir(o?.dir));
   }
 
   /** A structured-clonable reference to this segment: post it to a worker, then {@link Segment.from}. */
@@ -503,22 +446,12 @@ export class Segment {
    * ```
    */
   mutex(key: string): Mutex {
-    return this.object(
-      key,
-      plain(ObjectKind.Mutex, Mutex.SIZE),
-      (r) => new Mutex({ region: r }),
-      (r) => Mutex.attach(r),
-    );
+    return this.object(key, MUTEX, undefined);
   }
 
   /** The Condition named `key` (use it with a Mutex of the same segment). */
   condition(key: string): Condition {
-    return this.object(
-      key,
-      plain(ObjectKind.Condition, Condition.SIZE),
-      (r) => new Condition({ region: r }),
-      (r) => Condition.attach(r),
-    );
+    return this.object(key, CONDITION, undefined);
   }
 
   /**
@@ -526,46 +459,22 @@ export class Segment {
    * 2^31-1). Every caller must pass the same `initial` and `max`.
    */
   semaphore(key: string, initial = 0, o?: { max?: number }): Semaphore {
-    const max = validateInteger(o?.max ?? INT32_MAX, 'max', 1, INT32_MAX);
-    validateInteger(initial, 'initial', 0, max);
-    return this.object(
-      key,
-      { kind: ObjectKind.Semaphore, byteLength: Semaphore.SIZE, p0: initial, p1: max, p2: 0 },
-      (r) => new Semaphore(initial, { max, region: r }),
-      (r) => Semaphore.attach(r),
-    );
+    return this.object(key, SEMAPHORE, { initial, max: o?.max ?? 0x7fffffff });
   }
 
   /** The RwLock named `key`. */
   rwlock(key: string): RwLock {
-    return this.object(
-      key,
-      plain(ObjectKind.RwLock, RwLock.SIZE),
-      (r) => new RwLock({ region: r }),
-      (r) => RwLock.attach(r),
-    );
+    return this.object(key, RWLOCK, undefined);
   }
 
   /** The Barrier named `key` for `parties` threads (1..65535; the same in every caller). */
   barrier(key: string, parties: number): Barrier {
-    validateInteger(parties, 'parties', 1, 0xffff);
-    return this.object(
-      key,
-      { kind: ObjectKind.Barrier, byteLength: Barrier.SIZE, p0: parties, p1: 0, p2: 0 },
-      (r) => new Barrier(parties, { region: r }),
-      (r) => Barrier.attach(r),
-    );
+    return this.object(key, BARRIER, parties);
   }
 
   /** The Latch named `key`, created counting down from `count` (the same in every caller). */
   latch(key: string, count: number): Latch {
-    validateInteger(count, 'count', 0, INT32_MAX);
-    return this.object(
-      key,
-      { kind: ObjectKind.Latch, byteLength: Latch.SIZE, p0: count, p1: 0, p2: 0 },
-      (r) => new Latch(count, { region: r }),
-      (r) => Latch.attach(r),
-    );
+    return this.object(key, LATCH, count);
   }
 
   /**
@@ -582,29 +491,14 @@ export class Segment {
   channel<T = Uint8Array>(key: string, o?: SegmentChannelOptions<T>): Channel<T> {
     if (o !== undefined && (typeof o !== 'object' || o === null))
       invalidArgument('options must be an object');
-    const capacity = validateCapacity(o?.capacity ?? 1 << 20);
-    const producers = o?.producers ?? 'one';
-    const consumers = o?.consumers ?? 'one';
-    if (producers !== 'one' && producers !== 'many') invalidArgument(`producers must be 'one' or 'many'`);
-    if (consumers !== 'one' && consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
-    const codec = o?.codec ?? 'bytes';
-    const flags =
-      (producers === 'many' ? CH_MANY_PRODUCERS : 0) | (consumers === 'many' ? CH_MANY_CONSUMERS : 0);
-    const spec: ObjectSpec = {
-      kind: ObjectKind.Channel,
-      byteLength: Channel.byteLength(capacity, { consumers }),
-      p0: capacity,
-      p1: flags,
-      p2: codecId(codec),
-    };
-    const ch = this.object(
-      key,
-      spec,
-      (r) => new Channel<T>({ capacity, producers, consumers, codec, region: r }),
-      (r) => Channel.attach<T>(r, { codec }),
-    );
-    this.track(ch as Channel<unknown>);
-    return ch;
+    const ch = this.object(key, CHANNEL, {
+      capacity: o?.capacity ?? 1 << 20,
+      producers: o?.producers ?? 'one',
+      consumers: o?.consumers ?? 'one',
+      codec: o?.codec ?? 'bytes',
+    });
+    this.track(ch);
+    return ch as Channel<T>;
   }
 
   /**
@@ -620,13 +514,7 @@ export class Segment {
    * ```
    */
   bytes(key: string, byteLength: number): Uint8Array {
-    validateInteger(byteLength, 'byteLength', 1, MAX_SEGMENT_BYTES);
-    return this.object(
-      key,
-      { kind: ObjectKind.Bytes, byteLength, p0: 0, p1: 0, p2: 0 },
-      (r) => r.bytes(),
-      (r) => r.bytes(),
-    );
+    return this.object(key, BYTES, byteLength);
   }
 
   /** Writes the segment back to its file and waits (msync): durability for a segment in a disk `dir`. */
@@ -695,25 +583,30 @@ export class Segment {
     Segment.unlink(this.name, { dir: this.dir });
   }
 
-  private object<T>(key: string, spec: ObjectSpec, create: (r: Region) => T, attach: (r: Region) => T): T {
+  /**
+   * The named object `key` of `kind` (a row of kinds.ts), created from `options` or attached:
+   * every named-object method is this call.
+   */
+  private object<O, T>(key: string, kind: ObjectKindDef<O, T>, options: O): T {
     const keyBytes = encodeKey(key);
     this.checkOpen();
-    const region = (offset: number): Region => new Region(this.buffer, offset, spec.byteLength, 'futex');
+    const params = kind.params(options);
+    const region = (offset: number): Region => new Region(this.buffer, offset, params.byteLength, 'futex');
     return this.directory.getOrCreate(
       key,
       keyBytes,
-      spec,
-      describeParams,
-      (offset) => create(region(offset)),
+      kind as ObjectKindDef<never, unknown>,
+      params,
+      (offset) => kind.create(region(offset), options),
       (offset) => {
         const r = region(offset);
-        if (spec.kind !== ObjectKind.Bytes && tagName(Atomics.load(r.int32(), 0)) !== kindName(spec.kind)) {
+        if (kind.tag !== undefined && tagName(Atomics.load(r.int32(), 0)) !== kind.tag) {
           throw corrupt(
             `segment ${JSON.stringify(this.name)}`,
-            `no ${kindName(spec.kind)} at the offset its directory entry ${JSON.stringify(key)} gives`,
+            `no ${kind.name} at the offset its directory entry ${JSON.stringify(key)} gives`,
           );
         }
-        return attach(r);
+        return kind.attach(r, options);
       },
     );
   }
@@ -743,242 +636,8 @@ export class Segment {
   }
 }
 
-function plain(kind: ObjectKind, byteLength: number): ObjectSpec {
-  return { kind, byteLength, p0: 0, p1: 0, p2: 0 };
-}
-
-/** A Date for `ms` since the epoch, or undefined when it is no valid time (read from shared memory). */
-function dateOf(ms: number): Date | undefined {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
 function validateFlag(v: unknown, what: string): boolean {
   if (v === undefined) return false;
   if (typeof v !== 'boolean') invalidArgument(`${what} must be a boolean`);
   return v;
-}
-
-const BUILTIN_CODECS: Record<string, number> = { bytes: 1, utf8: 2, msgpack: 3 };
-
-/** The codec as stored in a channel's entry: 1..3 for the built-ins, a hash of the name (negative) else. */
-function codecId(codec: unknown): number {
-  let name: string;
-  if (typeof codec === 'string') {
-    if (BUILTIN_CODECS[codec] === undefined) {
-      invalidArgument(
-        `unknown codec ${JSON.stringify(codec)}: use 'bytes', 'utf8', 'msgpack' or a Codec object`,
-      );
-    }
-    name = codec;
-  } else {
-    const c = codec as Partial<Codec<unknown>> | null;
-    if (
-      typeof c !== 'object' ||
-      c === null ||
-      typeof c.encode !== 'function' ||
-      typeof c.decode !== 'function' ||
-      typeof c.name !== 'string'
-    ) {
-      invalidArgument('codec must be a codec name or an object with name, encode and decode');
-    }
-    name = c.name;
-  }
-  const builtin = BUILTIN_CODECS[name];
-  if (builtin !== undefined) return builtin;
-  let h = 0x811c9dc5; // FNV-1a
-  for (const b of new TextEncoder().encode(name)) h = Math.imul(h ^ b, 0x01000193);
-  return h | 0x80000000;
-}
-
-function describeParams(s: ObjectSpec): string {
-  switch (s.kind) {
-    case ObjectKind.Semaphore:
-      return `initial ${s.p0}, max ${s.p1}`;
-    case ObjectKind.Barrier:
-      return `${s.p0} parties`;
-    case ObjectKind.Latch:
-      return `count ${s.p0}`;
-    case ObjectKind.Channel: {
-      const codec = Object.keys(BUILTIN_CODECS).find((k) => BUILTIN_CODECS[k] === s.p2) ?? 'a custom codec';
-      return (
-        `capacity ${s.p0}, producers '${s.p1 & CH_MANY_PRODUCERS ? 'many' : 'one'}', ` +
-        `consumers '${s.p1 & CH_MANY_CONSUMERS ? 'many' : 'one'}', codec ${codec}`
-      );
-    }
-    case ObjectKind.Bytes:
-      return `${s.byteLength} bytes`;
-    default:
-      return 'no parameters';
-  }
-}
-
-interface Found {
-  readonly buffer: SharedArrayBuffer;
-  readonly info: HeaderInfo;
-}
-
-/** Opens the file of segment `name` once its header is complete, sleeping with `sleep` between tries. */
-function openInitialized(file: string, name: string, timeout: number, allowForeignOwner: boolean): Found {
-  const steps = openSteps(file, name, timeout, allowForeignOwner);
-  for (let r = steps.next(); ; r = steps.next()) {
-    if (r.done) return r.value;
-    sleep(r.value);
-  }
-}
-
-/**
- * The open protocol, written once for the blocking and async opens: yields each pause (ms) it
- * needs. Waits up to `timeout` ms for the file to appear, and while it exists but its header is
- * not complete, at least INIT_GRACE_MS (its creator is reserving memory or writing the header).
- * A creator that died before finishing is CORRUPT at once.
- */
-function* openSteps(
-  file: string,
-  name: string,
-  timeout: number,
-  allowForeignOwner: boolean,
-): Generator<number, Found, void> {
-  const what = `segment ${JSON.stringify(name)}`;
-  const deadline = new Deadline(timeout);
-  let seenAt = -1;
-  let pause = 1;
-  for (;;) {
-    let m: MappedFile | undefined;
-    try {
-      // A fresh mapping each try (one made while the creator was still sizing the file is stale),
-      // of the header page only until the magic is there.
-      m = openMappedFile(file, { mapLimit: PROBE_BYTES });
-    } catch (e) {
-      if (!ShmkitError.is(e, 'NOT_FOUND')) throw e;
-    }
-    if (m !== undefined) {
-      checkOwner(m, what, allowForeignOwner);
-      const probe = m.buffer;
-      if (probe !== null) {
-        if (m.size < FIXED_HEADER_BYTES) {
-          throw corrupt(what, `${m.size} bytes is too small for a segment header`);
-        }
-        const header = new Int32Array(probe, 0, FIXED_HEADER_BYTES / 4);
-        // acquire: pairs with publishHeader (readHeader loads it again and checks it).
-        if (Atomics.load(header, W_MAGIC) !== 0) {
-          readHeader(header, m.size, what); // every check before mapping the whole file
-          const full = openMappedFile(file);
-          checkOwner(full, what, allowForeignOwner);
-          const buffer = full.buffer;
-          if (buffer === null || buffer.byteLength < FIXED_HEADER_BYTES) {
-            throw corrupt(what, 'its file shrank while it was being opened');
-          }
-          return {
-            buffer,
-            info: readHeader(new Int32Array(buffer, 0, FIXED_HEADER_BYTES / 4), buffer.byteLength, what),
-          };
-        }
-        const creator = readCreator(header);
-        if (creator.pid !== 0 && !isProcessAlive(creator.pid, creator.startTime)) {
-          throw corrupt(
-            what,
-            `its creator (pid ${creator.pid}) died before it finished the header: remove it with Segment.unlink(${JSON.stringify(name)})`,
-          );
-        }
-      }
-      if (seenAt < 0) seenAt = performance.now();
-    }
-    let left = deadline.remaining();
-    if (m !== undefined) left = Math.max(left, INIT_GRACE_MS - (performance.now() - seenAt));
-    if (left <= 0) {
-      throw new ShmkitError(
-        'NOT_FOUND',
-        m === undefined
-          ? `${what} does not exist (${file})${timeout > 0 ? `, nor appeared within ${timeout} ms` : ''}`
-          : `${what} exists but its creator has not finished creating it (${file}); if no process is creating it, remove it`,
-      );
-    }
-    yield Math.min(pause, left);
-    pause = Math.min(pause * 2, 50);
-  }
-}
-
-function checkOwner(m: MappedFile, what: string, allowForeignOwner: boolean): void {
-  const uid = process.getuid?.();
-  if (!allowForeignOwner && uid !== undefined && m.uid !== uid) {
-    throw new ShmkitError(
-      'PERMISSION',
-      `${what} belongs to uid ${m.uid}, not to this user (uid ${uid}): another user could change or remove it ` +
-        'under you; pass { allowForeignOwner: true } if you trust that user',
-    );
-  }
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Blocks this thread for `ms` milliseconds. */
-function sleep(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
-
-/** What list() says about one `shmkit.*` file; undefined for a file that is not a segment. */
-function describeFile(file: string, name: string): SegmentInfo | undefined {
-  let fd: number;
-  try {
-    // O_NONBLOCK: a FIFO planted under our prefix must not block the listing.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM') return undefined;
-    return unreadable(file, name);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
-    const bytes = new Uint8Array(FIXED_HEADER_BYTES);
-    if (readSync(fd, bytes, 0, bytes.length, 0) < bytes.length) return undefined;
-    const i32 = new Int32Array(bytes.buffer);
-    if (Atomics.load(i32, W_MAGIC) !== MAGIC) return undefined;
-    let status: SegmentInfo['status'] = 'ok';
-    try {
-      readHeader(i32, st.size, 'segment');
-    } catch (e) {
-      status = ShmkitError.is(e, 'INCOMPATIBLE') ? 'incompatible' : 'corrupt';
-    }
-    const creator = readCreator(i32);
-    const created = dateOf((i32[W_CREATED_LO]! >>> 0) + (i32[W_CREATED_LO + 1]! >>> 0) * 2 ** 32);
-    return {
-      name,
-      path: file,
-      size: st.size,
-      uid: st.uid,
-      mode: st.mode & 0o7777,
-      status,
-      creatorPid: Math.max(0, creator.pid),
-      creatorAlive: creator.pid > 0 && isProcessAlive(creator.pid, creator.startTime),
-      created,
-      objects: Math.max(0, i32[W_COUNT]!),
-    };
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function unreadable(file: string, name: string): SegmentInfo | undefined {
-  try {
-    const st = lstatSync(file);
-    if (!st.isFile()) return undefined;
-    return {
-      name,
-      path: file,
-      size: st.size,
-      uid: st.uid,
-      mode: st.mode & 0o7777,
-      status: 'unreadable',
-      creatorPid: 0,
-      creatorAlive: false,
-      created: dateOf(st.ctimeMs),
-      objects: 0,
-    };
-  } catch {
-    return undefined;
-  }
 }
