@@ -12,7 +12,7 @@
  * the buffer (segment-identity.ts), in every thread that imports it.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Channel, ChannelOptions } from '@shmkit/channel';
+import type { Channel } from '@shmkit/channel';
 import {
   abortedError,
   invalidArgument,
@@ -25,6 +25,7 @@ import {
   validateTimeout,
 } from '@shmkit/core';
 import { type Barrier, type Condition, type Latch, Mutex, type RwLock, type Semaphore } from '@shmkit/sync';
+import { createSegment, DEFAULT_OBJECTS, DEFAULT_THREADS, validateFlag } from './create.js';
 import { Directory } from './directory.js';
 import {
   corrupt,
@@ -33,10 +34,7 @@ import {
   LOCK_OFFSET,
   layoutFor,
   MAX_OBJECTS,
-  MAX_SEGMENT_BYTES,
-  publishHeader,
   readHeader,
-  writeHeader,
 } from './header.js';
 import { dateOf, listSegments, type SegmentInfo } from './inventory.js';
 import {
@@ -51,81 +49,28 @@ import {
   RWLOCK,
   SEMAPHORE,
 } from './kinds.js';
-import {
-  createMappedFile,
-  flushMappedFile,
-  mappingState,
-  releaseMapping,
-  unlinkMappedFile,
-} from './mapping.js';
+import { flushMappedFile, mappingState, releaseMapping, unlinkMappedFile } from './mapping.js';
 import { encodeKey, resolveDir, segmentPath, validateName } from './names.js';
 import { openInitialized, openSteps } from './open.js';
-import { selfStartTime } from './proc.js';
+import type {
+  CreateSegmentOptions,
+  OpenSegmentOptions,
+  SegmentChannelOptions,
+  SegmentHandle,
+  SegmentObjectInfo,
+} from './options.js';
 import { ProcessIdentity } from './process-identity.js';
-import {
-  adoptSegmentIdentity,
-  releaseThreadSlot,
-  retainThreadSlot,
-  segmentIdentity,
-} from './segment-identity.js';
+import { releaseThreadSlot, retainThreadSlot, segmentIdentity } from './segment-identity.js';
 
 export type { SegmentInfo } from './inventory.js';
 
-/** Threads one segment can name by default (each takes 32 bytes of the header). */
-const DEFAULT_THREADS = 128;
-/** Named objects one segment can hold by default (each entry takes 96 bytes of the header). */
-const DEFAULT_OBJECTS = 128;
-
-/** Options of {@link Segment.create}. */
-export interface CreateSegmentOptions {
-  /** Bytes of the whole segment, header included (the file's size, fixed for its lifetime). */
-  size: number;
-  /** Permission bits of the file, applied exactly (default 0o600: this user only). */
-  mode?: number;
-  /**
-   * true (default): EXISTS when a segment of this name exists. false: open it instead (open or
-   * create); it must then have the same `size`, or INCOMPATIBLE.
-   */
-  exclusive?: boolean;
-  /** Directory of the file: default /dev/shm (POSIX shared memory); a disk directory persists. */
-  dir?: string;
-  /** Most named objects (default 128; 96 header bytes each). */
-  maxObjects?: number;
-  /** Most threads, across all processes, that use the segment at once (default 128; 32 bytes each). */
-  maxThreads?: number;
-  /** With `exclusive: false`: accept an existing segment owned by another user (default: PERMISSION). */
-  allowForeignOwner?: boolean;
-}
-
-/** Options of {@link Segment.open}. */
-export interface OpenSegmentOptions {
-  /** Wait up to this many ms for the segment to be created (default: fail at once with NOT_FOUND). */
-  timeout?: number;
-  /** Directory of the file (default /dev/shm). */
-  dir?: string;
-  /** Accept a segment owned by another user (default: PERMISSION). */
-  allowForeignOwner?: boolean;
-}
-
-/** What `seg.handle` returns: plain structured-clonable data, for {@link Segment.from} in a worker. */
-export interface SegmentHandle {
-  readonly type: 'Segment';
-  readonly name: string;
-  readonly dir: string;
-  readonly buffer: SharedArrayBuffer;
-  readonly size: number;
-}
-
-/** A named object of a segment, as {@link Segment.objects} reports it. */
-export interface SegmentObjectInfo {
-  readonly key: string;
-  readonly kind: string;
-  readonly offset: number;
-  readonly byteLength: number;
-}
-
-/** Options of {@link Segment.channel}: those of the Channel constructor, minus the region. */
-export type SegmentChannelOptions<T> = Omit<ChannelOptions<T>, 'region'>;
+export type {
+  CreateSegmentOptions,
+  OpenSegmentOptions,
+  SegmentChannelOptions,
+  SegmentHandle,
+  SegmentObjectInfo,
+} from './options.js';
 
 /**
  * A named segment of shared memory between processes (Linux): create it in one process, open it
@@ -198,68 +143,8 @@ export class Segment {
    * ```
    */
   static create(name: string, o: CreateSegmentOptions): Segment {
-    validateName(name);
-    if (typeof o !== 'object' || o === null) invalidArgument('Segment.create needs options { size }');
-    const dir = resolveDir(o.dir);
-    const mode = validateInteger(o.mode ?? 0o600, 'mode', 0, 0o777);
-    const exclusive = o.exclusive ?? true;
-    if (typeof exclusive !== 'boolean') invalidArgument('exclusive must be a boolean');
-    const allowForeignOwner = validateFlag(o.allowForeignOwner, 'allowForeignOwner');
-    const threads = validateInteger(
-      o.maxThreads ?? DEFAULT_THREADS,
-      'maxThreads',
-      1,
-      ProcessIdentity.MAX_THREADS,
-    );
-    const objects = validateInteger(o.maxObjects ?? DEFAULT_OBJECTS, 'maxObjects', 1, MAX_OBJECTS);
-    const layout = layoutFor(threads, objects);
-    const size = o.size;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < layout.dataOffset) {
-      invalidArgument(
-        `size must be an integer of at least ${layout.dataOffset} bytes (the header for ${threads} threads and ` +
-          `${objects} objects), got ${String(size)}`,
-      );
-    }
-    if (size > MAX_SEGMENT_BYTES) invalidArgument(`size must be at most ${MAX_SEGMENT_BYTES} bytes`);
-    const file = segmentPath(dir, name);
-    const what = `segment ${JSON.stringify(name)}`;
-    const m = createMappedFile(file, { size, mode, exclusive });
-    if (!m.created) {
-      // Open-or-create found it: open it as it is, once its creator has finished.
-      const found = openInitialized(file, name, 0, allowForeignOwner);
-      if (found.info.size !== size) {
-        throw new ShmkitError(
-          'INCOMPATIBLE',
-          `${what} exists with ${found.info.size} bytes, not the ${size} asked for`,
-        );
-      }
-      return new Segment(name, dir, found.buffer, found.info);
-    }
-    const buffer = m.buffer!;
-    let info: HeaderInfo;
-    try {
-      const header = new Int32Array(buffer, 0, FIXED_HEADER_BYTES / 4);
-      writeHeader(header, size, layout, { pid: process.pid, startTime: selfStartTime() });
-      // The header is not published yet, so this thread's identity cannot be found from it:
-      // hand it over before the lock below binds to it.
-      adoptSegmentIdentity(
-        buffer,
-        new ProcessIdentity(
-          new Int32Array(buffer, layout.tableOffset, ProcessIdentity.bytesFor(threads) / 4),
-        ),
-      );
-      new Mutex({ region: new Region(buffer, LOCK_OFFSET, Mutex.SIZE, 'futex') });
-      publishHeader(header);
-      info = readHeader(header, size, what);
-    } catch (e) {
-      try {
-        unlinkMappedFile(file);
-      } catch {
-        // The error that matters is the first one.
-      }
-      throw e;
-    }
-    return new Segment(name, dir, buffer, info);
+    const { dir, found } = createSegment(name, o);
+    return new Segment(name, dir, found.buffer, found.info);
   }
 
   /**
@@ -634,10 +519,4 @@ export class Segment {
       throw new ShmkitError('CLOSED', `segment ${JSON.stringify(this.name)} was unmapped in this process`);
     }
   }
-}
-
-function validateFlag(v: unknown, what: string): boolean {
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') invalidArgument(`${what} must be a boolean`);
-  return v;
 }
