@@ -22,7 +22,10 @@ export {
   createMappedFile,
   flushMappedFile,
   type MappedFile,
+  type MappingState,
+  mappingState,
   openMappedFile,
+  releaseMapping,
   SHM_DIR,
   unlinkMappedFile,
 } from './mapping.js';
