@@ -17,6 +17,7 @@ native();
 registerMemoryKind('futex', futexMemoryKind);
 
 export { futexWaiter, futexWaitvInUse, pendingFutexWaits } from './futex-waiter.js';
+export type { SegmentStructType } from './kinds.js';
 export {
   type CreateMappedFileOptions,
   createMappedFile,

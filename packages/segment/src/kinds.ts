@@ -160,16 +160,17 @@ export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown
     const capacity = validateCapacity(o.capacity);
     if (o.producers !== 'one' && o.producers !== 'many') invalidArgument(`producers must be 'one' or 'many'`);
     if (o.consumers !== 'one' && o.consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
+    const p2 = codecId(o.codec);
     return {
-      byteLength: Channel.byteLength(capacity, { consumers: o.consumers }),
+      byteLength: channelBytes(capacity, o.consumers, p2),
       p0: capacity,
       p1: (o.producers === 'many' ? CH_MANY_PRODUCERS : 0) | (o.consumers === 'many' ? CH_MANY_CONSUMERS : 0),
-      p2: codecId(o.codec),
+      p2,
     };
   },
   size(p) {
     if (!isChannelCapacity(p.p0) || (p.p1 & ~(CH_MANY_PRODUCERS | CH_MANY_CONSUMERS)) !== 0) return undefined;
-    return Channel.byteLength(p.p0, { consumers: p.p1 & CH_MANY_CONSUMERS ? 'many' : 'one' });
+    return channelBytes(p.p0, p.p1 & CH_MANY_CONSUMERS ? 'many' : 'one', p.p2);
   },
   describe(p) {
     const codec = Object.keys(BUILTIN_CODECS).find((k) => BUILTIN_CODECS[k] === p.p2) ?? 'a custom codec';
@@ -189,6 +190,16 @@ export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown
   attach: (r, o) => Channel.attach<unknown>(r, { codec: o.codec as Codec<unknown> }),
 };
 
+/**
+ * A channel's bytes. The codec matters: a `msgpack` channel (codec id 3) keeps its record
+ * structures table after the ring, where Channel.byteLength knows about it.
+ */
+function channelBytes(capacity: number, consumers: 'one' | 'many', codec: number): number {
+  const o: { consumers: 'one' | 'many'; codec?: string } = { consumers };
+  if (codec === BUILTIN_CODECS.msgpack) o.codec = 'msgpack';
+  return Channel.byteLength(capacity, o);
+}
+
 export const BYTES: ObjectKindDef<number, Uint8Array> = {
   id: 8,
   name: 'bytes region',
@@ -198,6 +209,71 @@ export const BYTES: ObjectKindDef<number, Uint8Array> = {
   describe: (p) => `${p.byteLength} bytes`,
   create: (r) => r.bytes(),
   attach: (r) => r.bytes(),
+};
+
+/** What seg.struct / seg.structArray need of a struct type (StructType of @shmkit/struct has it). */
+export interface SegmentStructType<V, A> {
+  readonly name?: string;
+  readonly byteLength: number;
+  readonly alignment: number;
+  readonly layoutHash: number;
+  view(buffer: SharedArrayBuffer, byteOffset: number): V;
+  array(buffer: SharedArrayBuffer, byteOffset: number, length: number): A;
+}
+
+/** The options of seg.struct (array false, length 1) and seg.structArray. */
+export interface StructKindOptions {
+  readonly type: SegmentStructType<unknown, unknown>;
+  readonly length: number;
+  readonly array: boolean;
+}
+
+/** p2 flag of a structArray, so a struct and a one-element structArray of one key never alias. */
+const STRUCT_ARRAY_FLAG = 0x40000000;
+const MAX_STRUCT_ELEMENT = STRUCT_ARRAY_FLAG - 1;
+
+/**
+ * Named structs: p0 = layout hash (another layout under the key is INCOMPATIBLE), p1 = element
+ * count, p2 = element byteLength | STRUCT_ARRAY_FLAG for structArray. Plain data, zeroed when
+ * created, no type tag (the segment does not depend on @shmkit/struct: any type of this shape).
+ */
+export const STRUCT: ObjectKindDef<StructKindOptions, unknown> = {
+  id: 9,
+  name: 'struct',
+  tag: undefined,
+  params(o) {
+    const t = o.type as Partial<SegmentStructType<unknown, unknown>> | null;
+    if (
+      typeof t !== 'object' ||
+      t === null ||
+      typeof t.byteLength !== 'number' ||
+      typeof t.layoutHash !== 'number' ||
+      typeof t.view !== 'function' ||
+      typeof t.array !== 'function'
+    ) {
+      invalidArgument('a struct type is made by struct() of @shmkit/struct');
+    }
+    validateInteger(t.byteLength, 'struct byteLength', 1, MAX_STRUCT_ELEMENT);
+    validateInteger(o.length, 'length', 1, 2 ** 31 - 1);
+    return {
+      byteLength: t.byteLength! * o.length,
+      p0: t.layoutHash! | 0,
+      p1: o.length,
+      p2: t.byteLength! | (o.array ? STRUCT_ARRAY_FLAG : 0),
+    };
+  },
+  size(p) {
+    const element = p.p2 & MAX_STRUCT_ELEMENT;
+    if (!(p.p1 >= 1 && element >= 1) || (p.p2 & ~(MAX_STRUCT_ELEMENT | STRUCT_ARRAY_FLAG)) !== 0)
+      return undefined;
+    return p.p1 * element;
+  },
+  describe: (p) =>
+    `layout hash ${(p.p0 >>> 0).toString(16)}, ${p.p1} x ${p.p2 & MAX_STRUCT_ELEMENT} bytes${p.p2 & STRUCT_ARRAY_FLAG ? ' (structArray)' : ''}`,
+  create: (r, o) =>
+    o.array ? o.type.array(r.buffer, r.byteOffset, o.length) : o.type.view(r.buffer, r.byteOffset),
+  attach: (r, o) =>
+    o.array ? o.type.array(r.buffer, r.byteOffset, o.length) : o.type.view(r.buffer, r.byteOffset),
 };
 
 /** Every kind, by id: the one table the directory reads entries with. */
@@ -211,6 +287,7 @@ const KINDS: readonly ObjectKindDef<any, unknown>[] = [
   LATCH,
   CHANNEL,
   BYTES,
+  STRUCT,
 ];
 
 const BY_ID = new Map(KINDS.map((k) => [k.id, k]));

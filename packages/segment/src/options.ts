@@ -47,6 +47,8 @@ export interface SegmentObjectInfo {
   readonly kind: string;
   readonly offset: number;
   readonly byteLength: number;
+  /** Its parameters in words, e.g. "capacity 65536, producers 'one', consumers 'one', codec msgpack". */
+  readonly params: string;
 }
 
 /** Options of {@link Segment.channel}: those of the Channel constructor, minus the region. */

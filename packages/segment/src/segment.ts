@@ -42,12 +42,15 @@ import {
   BYTES,
   CHANNEL,
   CONDITION,
+  kindById,
   kindName,
   LATCH,
   MUTEX,
   type ObjectKindDef,
   RWLOCK,
   SEMAPHORE,
+  type SegmentStructType,
+  STRUCT,
 } from './kinds.js';
 import { flushMappedFile, mappingState, releaseMapping, unlinkMappedFile } from './mapping.js';
 import { encodeKey, resolveDir, segmentPath, validateName } from './names.js';
@@ -315,9 +318,13 @@ export class Segment {
   /** The named objects in the segment (a snapshot), in creation order. */
   objects(): SegmentObjectInfo[] {
     this.checkOpen();
-    return this.directory
-      .list()
-      .map((e) => ({ key: e.key, kind: kindName(e.kind), offset: e.offset, byteLength: e.byteLength }));
+    return this.directory.list().map((e) => ({
+      key: e.key,
+      kind: kindName(e.kind),
+      offset: e.offset,
+      byteLength: e.byteLength,
+      params: kindById(e.kind)?.describe(e) ?? '',
+    }));
   }
 
   /**
@@ -400,6 +407,26 @@ export class Segment {
    */
   bytes(key: string, byteLength: number): Uint8Array {
     return this.object(key, BYTES, byteLength);
+  }
+
+  /**
+   * The struct named `key`, as a live view (get-or-create; zeroed when created). `type` comes from
+   * `struct()` of @shmkit/struct; another layout under the same key is INCOMPATIBLE.
+   *
+   * @example
+   * ```ts fragment
+   * const Stats = struct({ requests: 'u32', lastLatency: 'f64' });
+   * const s = seg.struct('stats', Stats);
+   * Stats.atomic.add(s, 'requests', 1);        // seen by every process at once
+   * ```
+   */
+  struct<V>(key: string, type: SegmentStructType<V, unknown>): V {
+    return this.object(key, STRUCT, { type, length: 1, array: false }) as V;
+  }
+
+  /** `length` structs named `key` (get-or-create), as the type's array; same rules as {@link struct}. */
+  structArray<A>(key: string, type: SegmentStructType<unknown, A>, length: number): A {
+    return this.object(key, STRUCT, { type, length, array: true }) as A;
   }
 
   /** Writes the segment back to its file and waits (msync): durability for a segment in a disk `dir`. */
