@@ -321,6 +321,15 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   }
 
   /**
+   * Removes `token` from the producers of the channel initialized in `region`, without keeping a
+   * Channel object: Segment.close() uses it for the channels it handed out (a no-op for a token
+   * that never sent).
+   */
+  static unregisterToken(region: Region, token: number): void {
+    unregisterProducer(Channel.attach(region).ring, token);
+  }
+
+  /**
    * Stops counting this Channel object's thread as a producer, so that its exit is not taken for
    * a crash (receivers get PEER_DEAD only when every registered producer died). Segment.close()
    * calls it; sending again registers again.

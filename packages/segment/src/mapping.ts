@@ -109,6 +109,11 @@ const STATES: readonly MappingState[] = ['unknown', 'intact', 'broken', 'release
  * The state of the mapping under `buffer`: `broken` once another process truncated the file
  * under it (the lost pages now read zeros in this process only; see docs/reliability.md),
  * `released` after {@link releaseMapping}, `unknown` for memory the addon did not map.
+ *
+ * @example
+ * ```ts fragment
+ * if (mappingState(f.buffer!) === 'broken') console.warn(`${f.path} was truncated by another process`);
+ * ```
  */
 export function mappingState(buffer: SharedArrayBuffer): MappingState {
   if (buffer.byteLength === 0) return 'unknown';
@@ -120,6 +125,12 @@ export function mappingState(buffer: SharedArrayBuffer): MappingState {
  * the file's memory is freed as soon as no other process maps it (an unlinked segment's memory
  * goes back at once instead of when V8 collects the buffer). Every view of it in every thread of
  * this process then reads zeros and waits on it fail with CLOSED.
+ *
+ * @example
+ * ```ts fragment
+ * unlinkMappedFile(f.path);
+ * releaseMapping(f.buffer!);   // the memory is free now
+ * ```
  */
 export function releaseMapping(buffer: SharedArrayBuffer): void {
   try {

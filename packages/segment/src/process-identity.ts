@@ -111,6 +111,11 @@ export class ProcessIdentity implements Identity {
     this.table = table;
   }
 
+  /** The token this object already holds for the calling thread, or 0 (never claims a slot). */
+  current(): number {
+    return this.token;
+  }
+
   /** The calling thread's token; claims (or finds) its slot on first use. TOO_LARGE when full. */
   self(): number {
     return this.token !== 0 ? this.token : this.claim();

@@ -12,7 +12,7 @@
  * the buffer (segment-identity.ts), in every thread that imports it.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Channel } from '@shmkit/channel';
+import { type Channel, Channel as ChannelClass } from '@shmkit/channel';
 import {
   abortedError,
   invalidArgument,
@@ -111,9 +111,12 @@ export class Segment {
   private readonly info: HeaderInfo;
   private readonly identity: ProcessIdentity;
   private readonly directory: Directory;
-  /** Channels handed out by this object: close() unregisters their producers. */
-  private readonly channels = new Set<WeakRef<Channel<unknown>>>();
-  private channelsPruneAt = 64;
+  /**
+   * Offset -> bytes of each channel handed out by this object: close() unregisters this thread
+   * as their producer. Offsets, not Channel objects: a WeakRef would keep every channel (and so
+   * every mapping) alive until the current job ends, which in a synchronous loop is never.
+   */
+  private readonly channels = new Map<number, number>();
   private isClosed = false;
 
   private constructor(name: string, dir: string, buffer: SharedArrayBuffer, info: HeaderInfo) {
@@ -309,6 +312,11 @@ export class Segment {
    * under this process's mapping (the lost pages now read zeros here only, and every method
    * throws CORRUPT), or after close({ unmap: true }). Can be late: a truncation is noticed when
    * this process first touches a lost page.
+   *
+   * @example
+   * ```ts fragment
+   * if (!seg.intact) { seg.close(); seg = Segment.open(name, { timeout: 5000 }); }   // start over
+   * ```
    */
   get intact(): boolean {
     const s = mappingState(this.buffer);
@@ -389,7 +397,7 @@ export class Segment {
       consumers: o?.consumers ?? 'one',
       codec: o?.codec ?? 'bytes',
     });
-    this.track(ch);
+    this.track(key);
     return ch as Channel<T>;
   }
 
@@ -424,7 +432,15 @@ export class Segment {
     return this.object(key, STRUCT, { type, length: 1, array: false }) as V;
   }
 
-  /** `length` structs named `key` (get-or-create), as the type's array; same rules as {@link struct}. */
+  /**
+   * `length` structs named `key` (get-or-create), as the type's array; same rules as {@link struct}.
+   *
+   * @example
+   * ```ts fragment
+   * const slots = seg.structArray('slots', Order, 1024);
+   * slots.at(3).qty = 5;
+   * ```
+   */
   structArray<A>(key: string, type: SegmentStructType<unknown, A>, length: number): A {
     return this.object(key, STRUCT, { type, length, array: true }) as A;
   }
@@ -475,12 +491,15 @@ export class Segment {
   private closeObjects(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const ref of this.channels) {
-      try {
-        ref.deref()?.unregister();
-      } catch {
-        // A claim is outstanding on that channel: leave the producer registered, so receivers
-        // judge it by this thread's liveness as if it had crashed mid-send.
+    // Only a thread that holds a token can have registered (sending claims one).
+    const token = this.identity.current();
+    if (token !== 0 && this.intact) {
+      for (const [offset, bytes] of this.channels) {
+        try {
+          ChannelClass.unregisterToken(new Region(this.buffer, offset, bytes, 'futex'), token);
+        } catch {
+          // The memory is damaged (CORRUPT): nothing to unregister from.
+        }
       }
     }
     this.channels.clear();
@@ -523,12 +542,9 @@ export class Segment {
     );
   }
 
-  private track(ch: Channel<unknown>): void {
-    this.channels.add(new WeakRef(ch));
-    if (this.channels.size >= this.channelsPruneAt) {
-      for (const ref of this.channels) if (ref.deref() === undefined) this.channels.delete(ref);
-      this.channelsPruneAt = Math.max(64, this.channels.size * 2);
-    }
+  private track(key: string): void {
+    const entry = this.directory.find(key);
+    if (entry !== undefined) this.channels.set(entry.offset, entry.byteLength);
   }
 
   private checkOpen(): void {

@@ -3,11 +3,16 @@
  * collects the last buffer, and what is left of the mapping reads zeros instead of faulting.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { futexWaiter, Segment } from '@shmkit/segment';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeTestSegments, segmentName } from './helpers.js';
 
 afterEach(() => removeTestSegments());
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 /** Mappings of `file` in this process. */
 function mapped(file: string): number {
@@ -49,5 +54,28 @@ describe('Segment unmap and dispose', () => {
     }
     expect(outside.closed).toBe(true);
     expect(() => outside.mutex('m')).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
+  it('keeps no channel it handed out alive, so a synchronous loop does not pile up mappings', () => {
+    // Everything below runs in one job: a WeakRef made here would keep its target (and so the
+    // segment's mapping) alive until the job ends.
+    const names: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const seg = Segment.create(segmentName('loop'), { size: 1 << 16 });
+      names.push(seg.path);
+      seg.channel('c', { capacity: 4096 }).send(new Uint8Array([i]));
+      seg.unlink();
+      seg.close();
+    }
+    const still = (): number => names.reduce((n, f) => n + mapped(f), 0);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const end = performance.now() + 10_000;
+    do {
+      gc();
+      Atomics.wait(nap, 0, 0, 20); // the unmapping runs on another thread
+    } while (still() > 2 && performance.now() < end);
+    // Pinned by a WeakRef, all 40 would still be mapped; one or two recent ones may still be
+    // referenced from caches of the last operation.
+    expect(still()).toBeLessThanOrEqual(2);
   });
 });
