@@ -34,6 +34,7 @@ import { ShmkitError, validateInteger } from '@shmkit/core';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { ALLOCATION_UNIT, ENTRY_BYTES, type HeaderInfo, W_BUMP, W_COUNT } from './header.js';
 import { MAX_KEY_BYTES } from './names.js';
+import { structLength } from './struct-objects.js';
 
 /** What a named object is. Stored in its entry. */
 export const ObjectKind = {
@@ -45,6 +46,7 @@ export const ObjectKind = {
   Latch: 6,
   Channel: 7,
   Bytes: 8,
+  Struct: 9,
 } as const;
 export type ObjectKind = (typeof ObjectKind)[keyof typeof ObjectKind];
 
@@ -57,6 +59,7 @@ const KIND_NAMES: Record<number, string> = {
   6: 'Latch',
   7: 'Channel',
   8: 'bytes region',
+  9: 'struct',
 };
 
 /** Channel flags in p1. */
@@ -252,7 +255,7 @@ export class Directory {
     if (!(offset >= this.info.dataOffset && byteLength >= 1 && offset + byteLength <= this.info.size)) {
       throw this.corrupt(`${where} (${JSON.stringify(key)}) places ${byteLength} bytes at ${offset}`);
     }
-    const expected = expectedLength(kind as ObjectKind, p0, p1, byteLength);
+    const expected = expectedLength(kind as ObjectKind, p0, p1, byteLength, p2);
     if (expected !== byteLength) {
       throw this.corrupt(
         `${where} (${JSON.stringify(key)}): a ${KIND_NAMES[kind]} with these params takes ${expected ?? 'no'} bytes, not ${byteLength}`,
@@ -318,7 +321,13 @@ export class Directory {
 }
 
 /** The bytes an object of `kind` with these params occupies; undefined when the params are invalid. */
-export function expectedLength(kind: ObjectKind, p0: number, p1: number, bytes: number): number | undefined {
+export function expectedLength(
+  kind: ObjectKind,
+  p0: number,
+  p1: number,
+  bytes: number,
+  p2 = 0,
+): number | undefined {
   switch (kind) {
     case ObjectKind.Mutex:
       return Mutex.SIZE;
@@ -334,9 +343,15 @@ export function expectedLength(kind: ObjectKind, p0: number, p1: number, bytes: 
       return Latch.SIZE;
     case ObjectKind.Channel:
       if (!isChannelCapacity(p0) || (p1 & ~(CH_MANY_PRODUCERS | CH_MANY_CONSUMERS)) !== 0) return undefined;
-      return Channel.byteLength(p0, { consumers: p1 & CH_MANY_CONSUMERS ? 'many' : 'one' });
+      // p2 3: codec 'msgpack', whose structures table follows the ring.
+      return Channel.byteLength(p0, {
+        consumers: p1 & CH_MANY_CONSUMERS ? 'many' : 'one',
+        codec: p2 === 3 ? 'msgpack' : undefined,
+      });
     case ObjectKind.Bytes:
       return bytes;
+    case ObjectKind.Struct:
+      return structLength(p1, p2);
   }
 }
 

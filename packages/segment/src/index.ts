@@ -39,3 +39,4 @@ export {
   type SegmentObjectInfo,
 } from './segment.js';
 export { futexMemoryKind, segmentIdentity } from './segment-identity.js';
+export type { SegmentStructType } from './struct-objects.js';

@@ -70,6 +70,7 @@ import {
   retainThreadSlot,
   segmentIdentity,
 } from './segment-identity.js';
+import { describeStruct, type SegmentStructType, structSpec } from './struct-objects.js';
 
 /** Threads one segment can name by default (each takes 32 bytes of the header). */
 const DEFAULT_THREADS = 128;
@@ -570,7 +571,7 @@ export class Segment {
       (producers === 'many' ? CH_MANY_PRODUCERS : 0) | (consumers === 'many' ? CH_MANY_CONSUMERS : 0);
     const spec: ObjectSpec = {
       kind: ObjectKind.Channel,
-      byteLength: Channel.byteLength(capacity, { consumers }),
+      byteLength: Channel.byteLength(capacity, { consumers, codec }),
       p0: capacity,
       p1: flags,
       p2: codecId(codec),
@@ -604,6 +605,38 @@ export class Segment {
       { kind: ObjectKind.Bytes, byteLength, p0: 0, p1: 0, p2: 0 },
       (r) => r.bytes(),
       (r) => r.bytes(),
+    );
+  }
+
+  /**
+   * The struct named `key`, as a live view (get-or-create; zeroed when created). `type` comes from
+   * `struct()` of @shmkit/struct; another layout under the same key is INCOMPATIBLE.
+   *
+   * @example
+   * ```ts fragment
+   * const Stats = struct({ requests: 'u32', lastLatency: 'f64' });
+   * const s = seg.struct('stats', Stats);
+   * Stats.atomic.add(s, 'requests', 1);        // seen by every process at once
+   * ```
+   */
+  struct<V>(key: string, type: SegmentStructType<V, unknown>): V {
+    const spec = structSpec(type, 1, false);
+    return this.object(
+      key,
+      spec,
+      (r) => type.view(r.buffer, r.byteOffset),
+      (r) => type.view(r.buffer, r.byteOffset),
+    );
+  }
+
+  /** `length` structs named `key` (get-or-create), as the type's array; same rules as {@link struct}. */
+  structArray<A>(key: string, type: SegmentStructType<unknown, A>, length: number): A {
+    const spec = structSpec(type, length, true);
+    return this.object(
+      key,
+      spec,
+      (r) => type.array(r.buffer, r.byteOffset, length),
+      (r) => type.array(r.buffer, r.byteOffset, length),
     );
   }
 
@@ -656,7 +689,11 @@ export class Segment {
       (offset) => create(region(offset)),
       (offset) => {
         const r = region(offset);
-        if (spec.kind !== ObjectKind.Bytes && tagName(Atomics.load(r.int32(), 0)) !== kindName(spec.kind)) {
+        if (
+          spec.kind !== ObjectKind.Bytes &&
+          spec.kind !== ObjectKind.Struct &&
+          tagName(Atomics.load(r.int32(), 0)) !== kindName(spec.kind)
+        ) {
           throw corrupt(
             `segment ${JSON.stringify(this.name)}`,
             `no ${kindName(spec.kind)} at the offset its directory entry ${JSON.stringify(key)} gives`,
@@ -741,6 +778,8 @@ function describeParams(s: ObjectSpec): string {
     }
     case ObjectKind.Bytes:
       return `${s.byteLength} bytes`;
+    case ObjectKind.Struct:
+      return describeStruct(s);
     default:
       return 'no parameters';
   }
