@@ -13,17 +13,17 @@ import { describe } from './utf8.js';
 export function badExpr(p: Prim, x: string): string {
   switch (p) {
     case 'i8':
-      return `((${x} << 24) >> 24) !== ${x}`;
+      return `typeof ${x} !== 'number' || ((${x} << 24) >> 24) !== ${x}`;
     case 'u8':
-      return `(${x} & 255) !== ${x}`;
+      return `typeof ${x} !== 'number' || (${x} & 255) !== ${x}`;
     case 'i16':
-      return `((${x} << 16) >> 16) !== ${x}`;
+      return `typeof ${x} !== 'number' || ((${x} << 16) >> 16) !== ${x}`;
     case 'u16':
-      return `(${x} & 65535) !== ${x}`;
+      return `typeof ${x} !== 'number' || (${x} & 65535) !== ${x}`;
     case 'i32':
-      return `(${x} | 0) !== ${x}`;
+      return `typeof ${x} !== 'number' || (${x} | 0) !== ${x}`;
     case 'u32':
-      return `(${x} >>> 0) !== ${x}`;
+      return `typeof ${x} !== 'number' || ${x} >>> 0 !== ${x}`;
     case 'f32':
       return `typeof ${x} !== 'number' || (${x} - ${x} === 0 && Math.fround(${x}) - Math.fround(${x}) !== 0)`;
     case 'f64':
@@ -39,12 +39,12 @@ export function badExpr(p: Prim, x: string): string {
 
 /** The same tests as functions (closure fallback, atomics). */
 export const IS_BAD: Readonly<Record<Prim, (x: unknown) => boolean>> = {
-  i8: (x) => ((x as number) << 24) >> 24 !== x,
-  u8: (x) => ((x as number) & 255) !== x,
-  i16: (x) => ((x as number) << 16) >> 16 !== x,
-  u16: (x) => ((x as number) & 65535) !== x,
-  i32: (x) => ((x as number) | 0) !== x,
-  u32: (x) => (x as number) >>> 0 !== x,
+  i8: (x) => typeof x !== 'number' || (x << 24) >> 24 !== x,
+  u8: (x) => typeof x !== 'number' || (x & 255) !== x,
+  i16: (x) => typeof x !== 'number' || (x << 16) >> 16 !== x,
+  u16: (x) => typeof x !== 'number' || (x & 65535) !== x,
+  i32: (x) => typeof x !== 'number' || (x | 0) !== x,
+  u32: (x) => typeof x !== 'number' || x >>> 0 !== x,
   f32: (x) => typeof x !== 'number' || (x - x === 0 && Math.fround(x) - Math.fround(x) !== 0),
   f64: (x) => typeof x !== 'number',
   bool: (x) => typeof x !== 'boolean',

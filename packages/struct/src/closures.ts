@@ -7,7 +7,7 @@
 import { IS_BAD } from './checks.js';
 import { type Dep, type Helpers, type Impl, TYPED } from './impl.js';
 import { ARRAY_OF, type Memory } from './memory.js';
-import type { FieldInfo, Prim } from './schema.js';
+import { type FieldInfo, type Prim, paddingOf } from './schema.js';
 
 type Reader = (m: Memory, o: number) => unknown;
 type Writer = (m: Memory, o: number, v: unknown) => void;
@@ -78,13 +78,20 @@ function fieldWriter(f: FieldInfo, what: string, h: Helpers): Writer {
 }
 
 /** Builds the accessors of a struct with `fields` from closures. */
-export function closures(typeName: string, fields: readonly FieldInfo[], h: Helpers): Impl {
+export function closures(
+  typeName: string,
+  fields: readonly FieldInfo[],
+  byteLength: number,
+  h: Helpers,
+): Impl {
+  const gaps = paddingOf(fields, byteLength);
   const names = fields.map((f) => f.name);
   const readers = fields.map((f) => fieldReader(f, `${typeName}.${f.name}`, h));
   const writers = fields.map((f) => fieldWriter(f, `${typeName}.${f.name}`, h));
   const count = fields.length;
   const encodeAt = (m: Memory, o: number, v: unknown): void => {
     const r = v as Record<string, unknown>;
+    for (const [s, e] of gaps) m.u8.fill(0, o + s, o + e);
     for (let k = 0; k < count; k++) writers[k]!(m, o, r[names[k]!]);
   };
   const decodeAt = (m: Memory, o: number): unknown => {

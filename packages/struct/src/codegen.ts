@@ -10,7 +10,7 @@
 import { badExpr } from './checks.js';
 import type { Dep, Helpers, Impl } from './impl.js';
 import { ARRAY_OF } from './memory.js';
-import type { FieldInfo, Prim } from './schema.js';
+import { type FieldInfo, type Prim, paddingOf } from './schema.js';
 
 /** Arrays up to this length are read with an array literal, longer ones with a loop. */
 const INLINE_LIST = 8;
@@ -104,13 +104,23 @@ function accessors(f: FieldInfo, k: number, what: string, deps: Dep[]): string {
 }
 
 /** Compiles the accessors of a struct with `fields`; throws (EvalError) where eval is forbidden. */
-export function generate(typeName: string, fields: readonly FieldInfo[], deps: Dep[], h: Helpers): Impl {
+export function generate(
+  typeName: string,
+  fields: readonly FieldInfo[],
+  byteLength: number,
+  deps: Dep[],
+  h: Helpers,
+): Impl {
   const cached = fields
     .map((f, k) => (f.count > 0 || f.elem.kind === 'struct' ? k : -1))
     .filter((k) => k >= 0);
   const what = (f: FieldInfo) => q(`${typeName}.${f.name}`);
+  // Padding is zeroed on every encode: a ring reuses its memory, and old bytes must not linger.
+  const zeros = paddingOf(fields, byteLength)
+    .map(([s, e]) => Array.from({ length: e - s }, (_, k) => `M.u8[O + ${s + k}] = 0;`).join(' '))
+    .join(' ');
   const src = `'use strict';
-function encodeAt(M, O, v) { let x, a; ${fields.map((f) => encodeStmt(f, `v.${f.name}`, `O + ${f.offset}`, what(f), deps)).join('\n  ')} }
+function encodeAt(M, O, v) { let x, a; ${zeros} ${fields.map((f) => encodeStmt(f, `v.${f.name}`, `O + ${f.offset}`, what(f), deps)).join('\n  ')} }
 function decodeAt(M, O) { return { ${fields.map((f) => `${f.name}: ${decodeExpr(f, `O + ${f.offset}`, what(f), deps)}`).join(',\n  ')} }; }
 class View {
   constructor(m, o) { this.$m = m; this.$o = o; ${cached.map((k) => `this.$c${k} = undefined;`).join(' ')} }

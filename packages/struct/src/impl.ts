@@ -82,6 +82,8 @@ function enc(d: Dep, m: Memory, at: number, x: unknown, what: string): void {
 let scratch: Memory = memoryOf(new ArrayBuffer(256));
 function scratchOf(size: number): Memory {
   if (scratch.u8.length < size) scratch = memoryOf(new ArrayBuffer((size + 7) & ~7));
+  // Zeroed: padding between fields is never written by a field, and must not carry old bytes.
+  else scratch.u8.fill(0, 0, size);
   return scratch;
 }
 

@@ -179,6 +179,18 @@ export function layOut(schema: unknown, name: string): Layout {
   return { fields, byteLength, alignment, layoutText };
 }
 
+/** The byte ranges [start, end) of `layout` that no field covers (padding), to be written as zeros. */
+export function paddingOf(fields: readonly FieldInfo[], byteLength: number): [number, number][] {
+  const gaps: [number, number][] = [];
+  let end = 0;
+  for (const f of fields) {
+    if (f.offset > end) gaps.push([end, f.offset]);
+    end = f.offset + f.size;
+  }
+  if (byteLength > end) gaps.push([end, byteLength]);
+  return gaps;
+}
+
 /** 32-bit FNV-1a over the UTF-16 units of `s`, as an unsigned integer. */
 export function layoutHash(s: string): number {
   let h = 0x811c9dc5;

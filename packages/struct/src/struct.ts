@@ -80,7 +80,7 @@ export class StructType<T extends Schema> implements Dep {
     let used: 'function' | 'closures' = 'closures';
     if (mode !== 'closures') {
       try {
-        impl = generate(name, layout.fields, deps, H);
+        impl = generate(name, layout.fields, layout.byteLength, deps, H);
         used = 'function';
       } catch (e) {
         // EvalError: a Content-Security-Policy forbids new Function. Anything else is a bug.
@@ -89,7 +89,7 @@ export class StructType<T extends Schema> implements Dep {
         }
       }
     }
-    this.impl = impl ?? closures(name, layout.fields, H);
+    this.impl = impl ?? closures(name, layout.fields, layout.byteLength, H);
     this.codegen = used;
     this.atomic = makeAtomics(this);
   }
