@@ -73,7 +73,7 @@ function elem(depth: number): fc.Arbitrary<{ spec: unknown; value: fc.Arbitrary<
   if (depth <= 0) return fc.oneof({ weight: 4, arbitrary: prim }, { weight: 1, arbitrary: utf8 });
   const nested = schemaGen(depth - 1, 4).map((fields) => {
     const t = makeType(fields);
-    return { spec: t as unknown, value: valueOf(fields), text: 'struct' };
+    return { spec: t as unknown, value: valuesFor(fields), text: 'struct' };
   });
   return fc.oneof(
     { weight: 4, arbitrary: prim },
@@ -110,7 +110,7 @@ export function makeType(fields: FieldGen[], o?: { codegen?: 'function' | 'closu
   return t;
 }
 
-export function valueOf(fields: FieldGen[]): fc.Arbitrary<Record<string, unknown>> {
+export function valuesFor(fields: FieldGen[]): fc.Arbitrary<Record<string, unknown>> {
   const rec: Record<string, fc.Arbitrary<unknown>> = {};
   for (const f of fields) rec[f.name] = f.value;
   return fc.record(rec);

@@ -3,11 +3,11 @@ import { type Schema, type StructType, struct } from '@shmkit/struct';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../../../test/helpers/errors.js';
-import { canon, type FieldGen, makeType, primValue, schemaGen, valueOf } from './arbitraries.js';
+import { canon, type FieldGen, makeType, primValue, schemaGen, valuesFor } from './arbitraries.js';
 
 const RUNS = Number(process.env.SHMKIT_PROPERTY_RUNS ?? 150);
 const cases = schemaGen().chain((fields) =>
-  fc.tuple(fc.constant(fields), fc.array(valueOf(fields), { minLength: 1, maxLength: 4 })),
+  fc.tuple(fc.constant(fields), fc.array(valuesFor(fields), { minLength: 1, maxLength: 4 })),
 );
 
 /** The layout rule, written again independently of schema.ts: [size, alignment] of a spec. */
