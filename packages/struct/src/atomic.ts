@@ -27,7 +27,19 @@ interface Target {
   readonly what: string;
 }
 
-/** Atomic operations on one struct type's integer fields. Each returns the field's old value. */
+/**
+ * Atomic operations on one struct type's integer fields (`T.atomic`). Each returns the field's old
+ * value; `load` returns the current one. Never blocks, allocates nothing for number fields.
+ *
+ * @example
+ * ```ts
+ * const Stats = struct({ hits: 'u32', bytes: 'u64', last: 'f64' });
+ * const s = Stats.alloc(1).at(0);
+ * Stats.atomic.add(s, 'hits', 1);              // exact across threads and processes
+ * Stats.atomic.add(s, 'bytes', 512n);          // 64-bit fields take bigints
+ * Stats.atomic.compareExchange(s, 'hits', 1, 10);
+ * ```
+ */
 export interface AtomicOps<T extends Schema> {
   load(view: StructView<T>, field: string): Num;
   store(view: StructView<T>, field: string, value: Num): Num;
