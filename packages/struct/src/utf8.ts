@@ -66,18 +66,15 @@ export function readUtf8(
   nullable: boolean,
   what: string,
 ): string | null {
-  const first = u8[at]!;
-  if (first === NULL_MARK && nullable) return null;
-  let s = '';
-  let i = 0;
-  for (; i < n; i++) {
-    const b = u8[at + i]!;
-    if (b === 0) return s;
-    if (b >= 0x80) break;
-    s += String.fromCharCode(b);
+  if (nullable && u8[at] === NULL_MARK) return null;
+  // The ASCII prefix, up to the terminating zero.
+  let len = 0;
+  for (; len < n; len++) {
+    const b = u8[at + len]!;
+    if (b === 0 || b >= 0x80) break;
   }
-  if (i === n) return s;
-  let end = i;
+  if (len === n || u8[at + len] === 0) return ascii(u8, at, len);
+  let end = len;
   while (end < n && u8[at + end] !== 0) end++;
   if (scratch.length < n) scratch = new Uint8Array(n);
   const copy = scratch.subarray(0, end);
@@ -87,6 +84,31 @@ export function readUtf8(
   } catch (e) {
     throw new ShmkitError('CORRUPT', `${what} holds bytes that are not UTF-8`, { cause: e });
   }
+}
+
+/**
+ * `len` ASCII bytes as a string, eight characters per fromCharCode call: about twice as fast as
+ * one call per character here, and it needs no view of the (possibly shared) memory.
+ */
+function ascii(u8: Uint8Array, at: number, len: number): string {
+  let s = '';
+  let k = at;
+  const end = at + len;
+  for (; k + 8 <= end; k += 8) {
+    s += String.fromCharCode(
+      u8[k]!,
+      u8[k + 1]!,
+      u8[k + 2]!,
+      u8[k + 3]!,
+      u8[k + 4]!,
+      u8[k + 5]!,
+      u8[k + 6]!,
+      u8[k + 7]!,
+    );
+  }
+  for (; k + 4 <= end; k += 4) s += String.fromCharCode(u8[k]!, u8[k + 1]!, u8[k + 2]!, u8[k + 3]!);
+  for (; k < end; k++) s += String.fromCharCode(u8[k]!);
+  return s;
 }
 
 function isWellFormed(s: string): boolean {
