@@ -147,12 +147,14 @@ export function msgpackCodec<T = unknown>(o?: MsgpackCodecOptions): Codec<T> {
       ? {}
       : {
           maxSharedStructures: STRUCTURE_SLOTS,
-          getStructures: () => table.load(),
+          getStructures: () => table.load(unpacking),
           saveStructures: (structs: string[][]) => table.save(structs),
           shouldShareStructure: () => !table.full,
         }),
   });
   let scratch = new Uint8Array(4096);
+  /** Set while unpacking: msgpackr then asks for structures only for a record id it lacks. */
+  let unpacking = false;
   return {
     name: 'msgpack',
     encode(value) {
@@ -191,6 +193,7 @@ export function msgpackCodec<T = unknown>(o?: MsgpackCodecOptions): Codec<T> {
     if (scratch.length < len) scratch = new Uint8Array(Math.max(len, scratch.length * 2));
     if (len <= 64) for (let k = 0; k < len; k++) scratch[k] = src[start + k]!;
     else scratch.set(src.subarray(start, end));
+    unpacking = true;
     try {
       return packr.unpack(scratch, len) as T;
     } catch (e) {
@@ -198,6 +201,8 @@ export function msgpackCodec<T = unknown>(o?: MsgpackCodecOptions): Codec<T> {
       throw new ShmkitError('CORRUPT', `a msgpack message could not be decoded: ${String(e)}`, {
         cause: e,
       });
+    } finally {
+      unpacking = false;
     }
   }
 }

@@ -86,14 +86,34 @@ export class SharedStructures {
     }
   }
 
-  /** The committed key lists, in slot order (a fresh outer array: msgpackr modifies it). */
-  load(): string[][] {
+  /**
+   * The committed key lists, in slot order (a fresh outer array: msgpackr modifies it).
+   *
+   * `forMessage`: msgpackr asks while decoding, because a message names a record id it does not
+   * know. Senders commit a slot before sending anything that names it, and the frame's publication
+   * orders that commit before this read, so finding nothing new means the message or the table is
+   * damaged: CORRUPT (msgpackr would otherwise read the id as a small integer).
+   */
+  load(forMessage = false): string[][] {
     const known = this.known;
+    const before = known.length;
     for (let i = known.length; i < STRUCTURE_SLOTS; i++) {
       // acquire: pairs with the CAS that committed slot i; the record's bytes are visible after it.
       const ref = Atomics.load(this.w, SLOT0 + i);
-      if (ref === 0) break;
+      if (ref === 0) {
+        // Slots fill in order: a filled slot after an empty one is damage.
+        for (let j = i + 1; j < STRUCTURE_SLOTS; j++) {
+          if (Atomics.load(this.w, SLOT0 + j) !== 0) throw corrupt(`slot ${i} is empty but slot ${j} is not`);
+        }
+        break;
+      }
       known.push(this.readRecord(ref, i));
+    }
+    if (forMessage && known.length === before) {
+      throw new ShmkitError(
+        'CORRUPT',
+        "a msgpack message names a record structure that the channel's table does not hold",
+      );
     }
     return known.slice();
   }

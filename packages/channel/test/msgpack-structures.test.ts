@@ -146,6 +146,25 @@ describe('msgpack structures shared through the channel', () => {
     new DataView(u8.buffer, u8.byteOffset + rec).setUint32(0, 1 << 20, true);
     ch.send({ price: 3, qty: 4 });
     expect(codeOf(() => rx3.recv({ timeout: 1000 }))).toBe('CORRUPT');
+    // A message naming a slot the table does not hold (zeroed), and a hole before a filled slot.
+    const ch2 = new Channel<unknown>({ codec: 'msgpack' });
+    const t2 = table(ch2);
+    ch2.send({ first: 1 });
+    ch2.send({ second: 2 });
+    const saved = Atomics.load(t2.i32, SLOT0 / 4 + 1);
+    Atomics.store(t2.i32, SLOT0 / 4 + 1, 0);
+    const rx4 = Channel.from<unknown>(ch2.handle);
+    expect(rx4.recv({ timeout: 1000 })).toEqual({ first: 1 });
+    expect(codeOf(() => rx4.recv({ timeout: 1000 }))).toBe('CORRUPT');
+    Atomics.store(t2.i32, SLOT0 / 4 + 1, saved);
+    ch2.send({ first: 3 });
+    ch2.send({ second: 4 });
+    const first = Atomics.load(t2.i32, SLOT0 / 4);
+    Atomics.store(t2.i32, SLOT0 / 4, 0);
+    const rx5 = Channel.from<unknown>(ch2.handle);
+    expect(codeOf(() => rx5.recv({ timeout: 1000 }))).toBe('CORRUPT');
+    Atomics.store(t2.i32, SLOT0 / 4, first);
+    expect(rx5.recv({ timeout: 1000 })).toEqual({ second: 4 });
     // A wrong tag: attaching refuses the channel.
     Atomics.store(i32, 0, 0);
     expect(codeOf(() => Channel.from<unknown>(ch.handle))).toBe('CORRUPT');
