@@ -4,7 +4,8 @@
  * builtinObject), in the same envelope `{ seq, body }` as every other backend; the struct below
  * is their fixed layout, so each message is written straight into the ring and read straight out.
  * A user payload that does not fit this layout is skipped with a reason (fidelity check), as JSON
- * skips what it cannot carry. Bytes payloads go through the bytes codec (as shmkit-thread).
+ * skips what it cannot carry. It carries objects only: measure() runs it for object payloads
+ * (a bytes run would be shmkit-thread again; its session still takes one, through the bytes codec).
  */
 import type { MessagePort } from 'node:worker_threads';
 import { Channel } from '@shmkit/channel';
