@@ -71,6 +71,18 @@ describe('msgpack structures shared through the channel', () => {
     for (let i = 0; i < 10; i++) expect(rx.recv()).toEqual(shaped(0, i, 5));
   });
 
+  it('keeps the table after the marks of a many-consumer channel', () => {
+    const ch = new Channel<unknown>({ codec: 'msgpack', consumers: 'many', capacity: 1 << 12 });
+    expect(ch.handle.byteLength).toBe(Channel.byteLength(1 << 12, { consumers: 'many' }) + TABLE);
+    const a = Channel.from<unknown>(ch.handle);
+    const b = Channel.from<unknown>(ch.handle);
+    for (let i = 0; i < 40; i++) {
+      ch.send(shaped(1, i, 4));
+      expect((i % 2 === 0 ? a : b).recv({ timeout: 1000 })).toEqual(shaped(1, i, 4));
+    }
+    expect(slotsUsed(ch)).toBe(5);
+  });
+
   it('delivers every message exactly once while 4 worker producers race to add structures', async () => {
     const ch = new Channel<unknown>({ codec: 'msgpack', producers: 'many', capacity: 1 << 16 });
     const rx = Channel.from<unknown>(ch.handle);
