@@ -136,6 +136,22 @@ describe('msgpack structures shared through the channel', () => {
     for (const m of many) expect(rx2.recv({ timeout: 1000 })).toEqual(m);
   });
 
+  it('goes on after a sender died between taking room for a record and committing its slot', () => {
+    const ch = new Channel<unknown>({ codec: 'msgpack' });
+    const { i32, u8 } = table(ch);
+    ch.send({ a: 1 });
+    // What a sender killed mid-add leaves: the bump moved past a half-written record, no slot.
+    const bump = Atomics.load(i32, 4);
+    u8.fill(0xee, DATA_AT + bump, DATA_AT + bump + 40);
+    Atomics.store(i32, 4, bump + 40);
+    ch.send({ b: 2 });
+    const rx = Channel.from<unknown>(ch.handle);
+    expect(rx.recv({ timeout: 1000 })).toEqual({ a: 1 });
+    expect(rx.recv({ timeout: 1000 })).toEqual({ b: 2 });
+    expect(slotsUsed(ch)).toBe(2);
+    expect(Atomics.load(i32, SLOT0 / 4 + 1)).toBe((bump + 40) / 8 + 1);
+  });
+
   it('reports CORRUPT for a damaged table, never a wrong key, and goes on afterwards', () => {
     const ch = new Channel<unknown>({ codec: 'msgpack' });
     const { i32, u8 } = table(ch);
