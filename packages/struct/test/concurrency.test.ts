@@ -1,13 +1,15 @@
+import { Channel } from '@shmkit/channel';
 import { Segment } from '@shmkit/segment';
 import { struct } from '@shmkit/struct';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killChildren, spawnFixture } from '../../../test/helpers/children.js';
 import { codeOf } from '../../../test/helpers/errors.js';
-import { runWorkers } from '../../../test/helpers/workers.js';
+import { runWorker, runWorkers } from '../../../test/helpers/workers.js';
 import { leftoverSegments, removeTestSegments, segmentName } from '../../segment/test/helpers.js';
-import { Counter } from './fixtures/types.js';
+import { Counter, Tick, tick } from './fixtures/types.js';
 
 const worker = new URL('./fixtures/atomic-worker.ts', import.meta.url);
+const codecWorker = new URL('./fixtures/codec-worker.ts', import.meta.url);
 const fixtures = new URL('./fixtures/', import.meta.url);
 const ROUNDS = 20_000;
 
@@ -51,6 +53,17 @@ describe('struct atomics between threads and processes', () => {
     }
     expectTotals(arr, 2);
     seg.close();
+  });
+});
+
+describe('struct codec between threads', () => {
+  it('delivers 20k structs from a worker exactly once, in order, every field intact', async () => {
+    const ch = new Channel({ codec: Tick.codec, capacity: 1 << 12 });
+    const count = 20_000;
+    const sent = runWorker(codecWorker, { channel: ch.handle, count }, 60_000);
+    for (let i = 0; i < count; i++) expect(ch.recv({ timeout: 30_000 })).toEqual(tick(i));
+    await sent;
+    expect(ch.tryRecv()).toBeUndefined();
   });
 });
 
