@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Channel } from '@shmkit/channel';
 import * as hdr from 'hdr-histogram-js';
+import { structBackend } from './backend-struct.js';
 import { type Peer, type PeerLink, startChildPeer, startThreadPeer } from './link.js';
 import { MessageMaker, Verifier } from './payload.js';
 import { type Control, PIPE_IN, PIPE_OUT, type WireSpec } from './protocol.js';
@@ -515,6 +516,7 @@ const BACKENDS: Record<BackendId, Backend> = {
     'shmkit Channel over a SharedArrayBuffer, main side sendAsync/recvAsync',
     async () => new ChannelSession(await startThreadPeer('shmkit-thread-async'), 'thread', true, undefined),
   ),
+  'shmkit-thread-struct': structBackend,
   'shmkit-process': backend(
     'shmkit-process',
     'process',

@@ -21,6 +21,7 @@ const PALETTE: Record<string, string> = {
   pipe: '#bcbd22',
   'shmkit-thread': '#2ca02c',
   'shmkit-thread-async': '#17becf',
+  'shmkit-thread-struct': '#e377c2',
   'shmkit-process': '#d62728',
 };
 

@@ -136,7 +136,9 @@ export async function measure(o: MeasureOptions = {}): Promise<BenchReport> {
   validate(o);
   const t0 = performance.now();
   const quick = o.quick ?? false;
-  const ids = [...new Set(o.backends ?? [...BACKEND_IDS, 'shmkit-thread-async'])] as BackendId[];
+  const ids = [
+    ...new Set(o.backends ?? [...BACKEND_IDS, 'shmkit-thread-async', 'shmkit-thread-struct']),
+  ] as BackendId[];
   const patterns = [...new Set(o.patterns ?? PATTERNS)];
   const payloads = [...new Set(o.payloads ?? PAYLOAD_KINDS)];
   const sizes = [...new Set(o.sizes ?? (quick ? QUICK_SIZES : FULL_SIZES))].sort((a, b) => a - b);
@@ -184,7 +186,12 @@ export async function measure(o: MeasureOptions = {}): Promise<BenchReport> {
   }
 
   const perCase = (c: Case): Backend[] =>
-    backends.filter((b) => c.payload !== 'object' || !objectProblems.has(b.id));
+    backends.filter(
+      (b) =>
+        c.payload === 'object'
+          ? !objectProblems.has(b.id)
+          : b.id !== 'shmkit-thread-struct' /* objects only */,
+    );
   const total = cases.reduce((s, c) => s + perCase(c).length * (reps + 2), 0);
   progress({ type: 'start', total, cases: cases.length });
   const load = os.loadavg()[0] ?? 0;

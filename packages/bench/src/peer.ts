@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import { Channel } from '@shmkit/channel';
+import { runStructPeer } from './backend-struct.js';
 import { MessageMaker } from './payload.js';
 import {
   type Control,
@@ -211,6 +212,7 @@ export async function runThreadPeer(): Promise<void> {
   const { backend } = workerData as ThreadPeerData;
   const control = (m: Control): void => port.postMessage(m);
   const report = (e: unknown): void => control({ shmkit$: 'error', message: errorText(e) });
+  if (backend === 'shmkit-thread-struct') return runStructPeer(port, control, report);
   if (familyOf(backend) === 'channel') {
     const peer = new ChannelPeer(backend, control);
     const onControl = sequential((m) => peer.onControl(m), report);

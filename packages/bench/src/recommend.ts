@@ -23,6 +23,8 @@ export const TRAITS: Record<BackendId, string> = {
     'shared-memory ring: blocking send/recv (block a worker, or the main thread while it waits)',
   'shmkit-thread-async':
     'shared-memory ring with sendAsync/recvAsync: the event loop stays free while waiting',
+  'shmkit-thread-struct':
+    'shared-memory ring, objects of a fixed layout (@shmkit/struct): no serializer at all',
   'child-ipc-json':
     'built in to fork(); JSON text, so bytes travel as base64 and Map/Date/BigInt do not survive',
   'child-ipc-advanced':

@@ -12,6 +12,7 @@
  */
 import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
 import { type Codec, msgpackCodec } from '@shmkit/channel';
+import { structFidelityProblem } from './backend-struct.js';
 import type { BackendId, PayloadKind } from './types.js';
 
 export type WireFamily = 'clone' | 'json' | 'frame' | 'channel';
@@ -71,6 +72,7 @@ export function fidelityProblem(
   pool: readonly unknown[],
   print: (v: unknown) => string,
 ): string | undefined {
+  if (id === 'shmkit-thread-struct') return structFidelityProblem(pool, print);
   const family = familyOf(id);
   const roundTrip = (v: unknown): unknown => {
     if (family === 'json') return JSON.parse(JSON.stringify(v) ?? 'null');

@@ -31,7 +31,7 @@ import {
   type WaitOptions,
   type WaitSteps,
 } from '@shmkit/core';
-import { type Codec, type CodecName, resolveCodec } from './codec.js';
+import { type Codec, type CodecName, msgpackCodec, resolveCodec } from './codec.js';
 import { type Consumer, MultiConsumer, releaseDeadClaim, SingleConsumer } from './consumer.js';
 import {
   CAPACITY,
@@ -40,6 +40,7 @@ import {
   DATA_SIGNAL,
   FLAG_MANY_CONSUMERS,
   FLAG_MANY_PRODUCERS,
+  FLAG_STRUCTURES,
   FLAGS,
   HEADER_BYTES,
   LAYOUT_VERSION,
@@ -54,6 +55,7 @@ import {
   VERSION,
 } from './layout.js';
 import { producersDead, registerProducer, skipDeadClaim, unregisterProducer } from './liveness.js';
+import { initStructures, SharedStructures, STRUCTURES_BYTES } from './msgpack-structures.js';
 import { MultiProducer, type Producer, SingleProducer } from './producer.js';
 import { type FrameInfo, RingMemory } from './ring-memory.js';
 
@@ -132,15 +134,19 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     if (consumers !== 'one' && consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
     const codec = resolveCodec<T>(o?.codec);
     super();
-    const region = bindNew(this, Channel.byteLength(capacity, { consumers }), o?.region);
+    const structures = o?.codec === 'msgpack';
+    const region = bindNew(this, Channel.byteLength(capacity, { consumers, codec: o?.codec }), o?.region);
     const i32 = this.i32;
     Atomics.store(i32, VERSION, LAYOUT_VERSION);
     Atomics.store(i32, CAPACITY, capacity);
     Atomics.store(
       i32,
       FLAGS,
-      (producers === 'many' ? FLAG_MANY_PRODUCERS : 0) | (consumers === 'many' ? FLAG_MANY_CONSUMERS : 0),
+      (producers === 'many' ? FLAG_MANY_PRODUCERS : 0) |
+        (consumers === 'many' ? FLAG_MANY_CONSUMERS : 0) |
+        (structures ? FLAG_STRUCTURES : 0),
     );
+    if (structures) initStructures(region.buffer, region.byteOffset + structuresAt(capacity, consumers));
     Atomics.store(i32, MAX_MESSAGE, maxMessageFor(capacity));
     if (consumers === 'many') {
       // Marks start odd: "not released" for every position (positions are multiples of 16).
@@ -154,9 +160,15 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     this.setup(codec);
   }
 
-  /** Bytes a channel with a ring of `capacity` bytes occupies (more with many consumers). */
-  static byteLength(capacity: number, o?: { consumers?: 'one' | 'many' }): number {
-    return HEADER_BYTES + capacity + (o?.consumers === 'many' ? marksBytes(capacity) : 0);
+  /**
+   * Bytes a channel with a ring of `capacity` bytes occupies (more with many consumers, and with
+   * codec 'msgpack', whose record structures live beside the ring).
+   */
+  static byteLength(
+    capacity: number,
+    o?: { consumers?: 'one' | 'many'; codec?: CodecName | Codec<unknown> | undefined },
+  ): number {
+    return structuresAt(capacity, o?.consumers ?? 'one') + (o?.codec === 'msgpack' ? STRUCTURES_BYTES : 0);
   }
 
   /**
@@ -440,8 +452,8 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   // ---- internals ----
 
   private setup(codec: Codec<T>): void {
-    this.codec = codec;
     this.ring = new RingMemory(this.i32, this.region.bytes(), this.waiter);
+    this.codec = this.withStructures(codec);
     this.producer = undefined;
     this.consumer = undefined;
     this.frame = { pos: 0, size: 0, kind: 0, len: 0, offset: 0 };
@@ -453,6 +465,23 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     // Bound once here: attach() creates objects without running the constructor or field initializers.
     this.takeFn = () => this.take();
     this.peekFn = () => this.peekView();
+  }
+
+  /**
+   * The built-in msgpack codec bound to this channel's structures table, when it has one (see
+   * msgpack-structures.ts); any other codec as it is.
+   */
+  private withStructures(codec: Codec<T>): Codec<T> {
+    if ((Atomics.load(this.i32, FLAGS) & FLAG_STRUCTURES) === 0 || codec.name !== 'msgpack') return codec;
+    const r = this.region;
+    const at = structuresAt(this.ring.capacity, this.ring.manyConsumers ? 'many' : 'one');
+    if (at + STRUCTURES_BYTES > r.byteLength) {
+      throw new ShmkitError(
+        'CORRUPT',
+        'the channel says it has a msgpack structures table, but its memory ends before it',
+      );
+    }
+    return msgpackCodec<T>({ structures: new SharedStructures(r.buffer, r.byteOffset + at) });
   }
 
   declare private directLength: number;
@@ -687,6 +716,11 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   private checkIdleConsumer(): void {
     if (this.peeked) invalidArgument('this Channel object has a peeked message: release() it first');
   }
+}
+
+/** Byte offset of the msgpack structures table in a channel's region: after the ring and marks. */
+function structuresAt(capacity: number, consumers: 'one' | 'many'): number {
+  return HEADER_BYTES + capacity + (consumers === 'many' ? marksBytes(capacity) : 0);
 }
 
 function closedError(): ShmkitError {

@@ -5,7 +5,8 @@
  * released right after): a codec must copy what it keeps. The built-in codecs all do.
  */
 import { invalidArgument, ShmkitError } from '@shmkit/core';
-import { Packr } from 'msgpackr';
+import { addExtension, Packr } from 'msgpackr';
+import { type SharedStructures, STRUCTURE_SLOTS } from './msgpack-structures.js';
 
 /** How a Channel encodes its messages. */
 export interface Codec<T> {
@@ -71,13 +72,67 @@ export const utf8Codec: Codec<string> = {
 };
 
 /**
+ * What the msgpack codec refuses, as structured clone does (DataCloneError there), instead of
+ * msgpackr's default of writing them as `{}`: Promise, WeakMap, WeakSet, WeakRef,
+ * FinalizationRegistry, generator objects. A SharedArrayBuffer is refused too: its memory cannot
+ * travel through a byte ring (postMessage shares it; here, send a handle of a shmkit object or a
+ * segment name instead). Functions are refused through writeFunction, symbols by msgpackr itself.
+ * A Proxy cannot be told from an ordinary object in portable JavaScript: it is encoded as what it
+ * presents (structured clone refuses it).
+ *
+ * msgpackr's extension list is global to the process; this one only matches while one of our
+ * codecs is encoding (`refusing`), so other users of msgpackr in the process see no change.
+ */
+let refusing = false;
+const toTag = Object.prototype.toString;
+const G = globalThis as unknown as Record<string, (new (...a: never[]) => object) | undefined>;
+const REFUSED_CLASSES = [
+  'Promise',
+  'WeakMap',
+  'WeakSet',
+  'WeakRef',
+  'FinalizationRegistry',
+  'SharedArrayBuffer',
+]
+  .map((n) => G[n])
+  .filter((c): c is new (...a: never[]) => object => typeof c === 'function');
+
+/** Matches the refused values (msgpackr asks each extension class with instanceof). */
+function Uncloneable(): void {}
+Object.defineProperty(Uncloneable, Symbol.hasInstance, {
+  value(v: unknown): boolean {
+    if (!refusing) return false;
+    for (const c of REFUSED_CLASSES) if (v instanceof c) return true;
+    const tag = toTag.call(v);
+    return tag === '[object Generator]' || tag === '[object AsyncGenerator]';
+  },
+});
+addExtension({
+  Class: Uncloneable,
+  write(v: unknown) {
+    throw new TypeError(`${toTag.call(v).slice(8, -1)} cannot be cloned`);
+  },
+});
+
+/** Options of {@link msgpackCodec}. */
+export interface MsgpackCodecOptions {
+  /**
+   * The channel's shared structures table: records are then defined once in shared memory
+   * instead of in every message. Channel passes it for channels created with codec 'msgpack'.
+   */
+  structures?: SharedStructures;
+}
+
+/**
  * msgpackr with the options that make it round-trip what structured clone does for plain data
- * (Map, Set, Date, BigInt of any size, typed arrays, undefined). Records are on, but without
- * shared structures, so every message carries its own record definitions: any consumer can
- * decode any message, in any order (shared structures would be state shared between threads).
+ * (Map, Set, Date, BigInt of any size, typed arrays, undefined), refusing what it refuses.
+ * Records are on. Without a structures table, every message carries its own record definitions
+ * (any consumer can decode any message, in any order). With one (see msgpack-structures.ts), key
+ * lists are defined once in the channel's shared memory and messages only name them.
  * `copyBuffers` makes decoded typed arrays own their memory instead of pointing into the ring.
  */
-export function msgpackCodec<T = unknown>(): Codec<T> {
+export function msgpackCodec<T = unknown>(o?: MsgpackCodecOptions): Codec<T> {
+  const table = o?.structures;
   const packr = new Packr({
     structuredClone: true,
     useRecords: true,
@@ -88,14 +143,26 @@ export function msgpackCodec<T = unknown>(): Codec<T> {
     writeFunction: () => {
       throw new TypeError('functions cannot be cloned');
     },
+    ...(table === undefined
+      ? {}
+      : {
+          maxSharedStructures: STRUCTURE_SLOTS,
+          getStructures: () => table.load(unpacking),
+          saveStructures: (structs: string[][]) => table.save(structs),
+          shouldShareStructure: () => !table.full,
+        }),
   });
   let scratch = new Uint8Array(4096);
+  /** Set while unpacking: msgpackr then asks for structures only for a record id it lacks. */
+  let unpacking = false;
   return {
     name: 'msgpack',
     encode(value) {
+      refusing = true;
       try {
         return packr.pack(value);
       } catch (e) {
+        if (ShmkitError.is(e)) throw e;
         throw new ShmkitError(
           'INVALID_ARGUMENT',
           `the msgpack codec cannot encode this value: ${String(e)}`,
@@ -103,23 +170,41 @@ export function msgpackCodec<T = unknown>(): Codec<T> {
             cause: e,
           },
         );
+      } finally {
+        refusing = false;
       }
     },
     decode(bytes) {
-      // msgpackr reads a view of shared memory about 10x slower than one of ordinary memory
-      // (22 us vs 2 us for a 400-byte object here): copy the frame out first, into a buffer
-      // reused from call to call (copyBuffers keeps decoded typed arrays from pointing into it).
-      if (scratch.length < bytes.length) scratch = new Uint8Array(Math.max(bytes.length, scratch.length * 2));
-      scratch.set(bytes);
-      try {
-        return packr.unpack(scratch.subarray(0, bytes.length)) as T;
-      } catch (e) {
-        throw new ShmkitError('CORRUPT', `a msgpack message could not be decoded: ${String(e)}`, {
-          cause: e,
-        });
-      }
+      return unpackCopy(bytes, 0, bytes.length);
+    },
+    decodeAt(ring, start, end) {
+      return unpackCopy(ring, start, end);
     },
   };
+
+  /**
+   * msgpackr reads a view of shared memory about 10x slower than one of ordinary memory (22 us vs
+   * 2 us for a 400-byte object here): copy the frame out first, into a buffer reused from call to
+   * call (copyBuffers keeps decoded typed arrays from pointing into it). Small frames are copied
+   * byte by byte, which saves making a view of the ring per message.
+   */
+  function unpackCopy(src: Uint8Array, start: number, end: number): T {
+    const len = end - start;
+    if (scratch.length < len) scratch = new Uint8Array(Math.max(len, scratch.length * 2));
+    if (len <= 64) for (let k = 0; k < len; k++) scratch[k] = src[start + k]!;
+    else scratch.set(src.subarray(start, end));
+    unpacking = true;
+    try {
+      return packr.unpack(scratch, len) as T;
+    } catch (e) {
+      if (ShmkitError.is(e)) throw e;
+      throw new ShmkitError('CORRUPT', `a msgpack message could not be decoded: ${String(e)}`, {
+        cause: e,
+      });
+    } finally {
+      unpacking = false;
+    }
+  }
 }
 
 /** The built-in codec called `name`, or `codec` itself when it is a Codec object. */

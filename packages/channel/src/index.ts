@@ -1,5 +1,12 @@
 export { Channel, type ChannelHandle, type ChannelOptions } from './channel.js';
-export { bytesCodec, type Codec, type CodecName, msgpackCodec, utf8Codec } from './codec.js';
+export {
+  bytesCodec,
+  type Codec,
+  type CodecName,
+  type MsgpackCodecOptions,
+  msgpackCodec,
+  utf8Codec,
+} from './codec.js';
 export {
   RingBuffer,
   type RingBufferHandle,

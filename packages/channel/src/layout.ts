@@ -15,6 +15,7 @@
  * | 772    | 63 producer tokens (0 = free)  | producers register on their first send (liveness) |
  * | 1024   | ring: `capacity` bytes of frames                                                    |
  * | 1024 + capacity | marks (many consumers only): one int32 per 16-byte cell of the ring      |
+ * | then   | msgpack structures table (FLAG_STRUCTURES only): see msgpack-structures.ts       |
  *
  * Positions (tail, reserve, head, readClaim) are byte counts modulo 2^32 that only grow; the ring
  * offset of a position is `pos & (capacity - 1)`. Distances are `(a - b) >>> 0`, which stays
@@ -61,6 +62,8 @@ export const FRAME_HEADER = 16;
 
 export const FLAG_MANY_PRODUCERS = 1;
 export const FLAG_MANY_CONSUMERS = 2;
+/** The channel has a msgpack structures table after the ring (and marks): codec 'msgpack'. */
+export const FLAG_STRUCTURES = 4;
 
 export const KIND_MSG = 1;
 export const KIND_PAD = 2;

@@ -1,0 +1,50 @@
+// The ~100-byte object of benchmarks/struct.ts, shared by the main thread and its worker: the struct
+// type, how message i is made, and how it is checked (every field, every message).
+import { struct } from '@shmkit/struct';
+
+export const Order = struct(
+  { id: 'u32', qty: 'i32', price: 'f64', side: 'u8', ts: 'i64', symbol: 'utf8:12', levels: 'f64[4]' },
+  { name: 'Order' },
+);
+export const Ping = struct({ ping: 'f64', pad: 'f64[15]', pong: 'f64' }, { name: 'Ping' });
+export const PingInt = struct({ ping: 'i32', pad: 'i32[31]', pong: 'i32' }, { name: 'PingInt' });
+
+const SYMBOLS = ['ACME', 'GLOBEX', 'INITECH', 'UMBRELLA', 'HOOLI', 'STARK', 'WAYNE', 'WONKA'];
+const T0 = 1_764_000_000_000n;
+
+/** Message i: a new object, as an application would build it. */
+export function makeOrder(i) {
+  const l = i * 0.5;
+  return {
+    id: i,
+    qty: (i % 1000) - 500,
+    price: 100 + (i % 997) * 0.25,
+    side: i & 1,
+    ts: T0 + BigInt(i),
+    symbol: SYMBOLS[i & 7],
+    levels: [l, l + 1, l + 2, l + 3],
+  };
+}
+
+/** Throws unless `o` is exactly message i. */
+export function checkOrder(o, i) {
+  const l = i * 0.5;
+  const lv = o.levels;
+  if (
+    o.id !== i ||
+    o.qty !== (i % 1000) - 500 ||
+    o.price !== 100 + (i % 997) * 0.25 ||
+    o.side !== (i & 1) ||
+    o.ts !== T0 + BigInt(i) ||
+    o.symbol !== SYMBOLS[i & 7] ||
+    lv.length !== 4 ||
+    lv[0] !== l ||
+    lv[1] !== l + 1 ||
+    lv[2] !== l + 2 ||
+    lv[3] !== l + 3
+  ) {
+    throw new Error(
+      `message ${i} is wrong (lost, reordered or damaged): ${JSON.stringify(o, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+    );
+  }
+}
