@@ -101,6 +101,13 @@ export function loadNative(buildDir: string, prebuildsDir?: string): NativeAddon
       'share memory between worker threads with the heap primitives instead (new Mutex(), new Channel())',
     );
   }
+  const other = otherRuntime();
+  if (other !== undefined) {
+    unsupported(
+      `it runs only under Node.js, and this is ${other}: its addon calls V8's C++ API to hand mapped memory to JavaScript as a SharedArrayBuffer, which no Node-API call can do and ${other} does not provide`,
+      'share memory between threads with @shmkit/sync and @shmkit/channel (they work in Bun and Deno), and run the processes that share segments under Node.js',
+    );
+  }
   const running = process.versions.modules;
   const file = path.join(buildDir, 'Release', `${ADDON}.node`);
   // Why the source build cannot be used, reported when no prebuilt addon fits either.
@@ -160,6 +167,14 @@ function load(file: string, rebuild: string): NativeAddon {
     );
   }
   return loaded;
+}
+
+/** "Bun 1.4.5" or "Deno 2.9.6" when one of them runs this code (both pose as Node), else undefined. */
+function otherRuntime(): string | undefined {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (g.Bun !== undefined) return `Bun ${g.Bun.version}`;
+  if (g.Deno !== undefined) return `Deno ${g.Deno.version.deno}`;
+  return undefined;
 }
 
 function unsupported(reason: string, fix: string, cause?: unknown): never {
