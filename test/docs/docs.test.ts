@@ -59,41 +59,44 @@ describe('the code blocks of the docs', () => {
   for (const doc of documents()) {
     const markdown = readFileSync(path.join(repoRoot, doc), 'utf8');
     const blocks = codeBlocks(markdown).filter((b) => kindOf(b) !== undefined);
-    it.skipIf(blocks.length === 0)(`${doc}: every block that is not a fragment runs`, () => {
-      const dir = path.join(repoRoot, '.doctest', `${doc.replace(/[/.]/g, '_')}-${process.pid}`);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
-      const env = cleanEnv({
-        PATH: `${path.join(repoRoot, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
-        NO_COLOR: '1',
-      });
-      const segments = segmentNames(markdown);
-      try {
-        blocks.forEach((b, n) => {
-          const kind = kindOf(b);
-          const files = kind === 'sh' ? [] : namedFiles(b.code);
-          for (const f of files) writeFileSync(path.join(dir, f.name), f.code);
-          if (files.length > 0) return;
-          let cmd: string[];
-          if (kind === 'sh') cmd = ['bash', '-eo', 'pipefail', '-c', b.code];
-          else {
-            const file = `block-${n}.${kind === 'ts' ? 'ts' : 'mjs'}`;
-            writeFileSync(path.join(dir, file), b.code);
-            cmd = kind === 'ts' ? [process.execPath, '--import', 'tsx', file] : [process.execPath, file];
-          }
-          const r = run('flock', [LOCK, ...cmd], { cwd: dir, env, timeoutMs: 60_000 });
-          run('flock', [LOCK, 'true']); // wait for nothing: keeps the lock order fair between blocks
-          if (r.status !== 0) {
-            throw new Error(
-              `${doc}:${b.line}: the \`${b.info}\` block exited with ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
-            );
-          }
-        });
-      } finally {
-        removeSegments(segments);
+    it.skipIf(blocks.length === 0)(
+      `${doc}: every block that is not a fragment runs`,
+      () => {
+        const dir = path.join(repoRoot, '.doctest', `${doc.replace(/[/.]/g, '_')}-${process.pid}`);
         rmSync(dir, { recursive: true, force: true });
-      }
-    }, 300_000);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path.join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
+        const env = cleanEnv({
+          PATH: `${path.join(repoRoot, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+          NO_COLOR: '1',
+        });
+        const segments = segmentNames(markdown);
+        try {
+          blocks.forEach((b, n) => {
+            const kind = kindOf(b);
+            const files = kind === 'sh' ? [] : namedFiles(b.code);
+            for (const f of files) writeFileSync(path.join(dir, f.name), f.code);
+            if (files.length > 0) return;
+            let cmd: string[];
+            if (kind === 'sh') cmd = ['bash', '-eo', 'pipefail', '-c', b.code];
+            else {
+              const file = `block-${n}.${kind === 'ts' ? 'ts' : 'mjs'}`;
+              writeFileSync(path.join(dir, file), b.code);
+              cmd = kind === 'ts' ? [process.execPath, '--import', 'tsx', file] : [process.execPath, file];
+            }
+            const r = run('flock', [LOCK, ...cmd], { cwd: dir, env, timeoutMs: 60_000 });
+            if (r.status !== 0) {
+              throw new Error(
+                `${doc}:${b.line}: the \`${b.info}\` block exited with ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+              );
+            }
+          });
+        } finally {
+          removeSegments(segments);
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      300_000,
+    );
   }
 });

@@ -29,7 +29,12 @@ export function codeBlocks(markdown: string): CodeBlock[] {
       if (new RegExp(`^ {0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`).test(l)) break;
       body.push(l);
     }
-    blocks.push({ lang: (info.split(/\s+/)[0] ?? '').toLowerCase(), info, code: body.join('\n'), line: i + 1 });
+    blocks.push({
+      lang: (info.split(/\s+/)[0] ?? '').toLowerCase(),
+      info,
+      code: body.join('\n'),
+      line: i + 1,
+    });
     i = j;
   }
   return blocks;
