@@ -101,7 +101,7 @@ function plainInfo(info: Record<string, unknown>): Record<string, unknown> {
 function describeSegment(s: Record<string, unknown>, c: ReturnType<typeof pc.createColors>): string {
   const mode = typeof s.mode === 'number' ? `0${(s.mode & 0o777).toString(8).padStart(3, '0')}` : '?';
   const size = Number(s.size);
-  const free = typeof s.free === 'number' ? `, ${formatSize(s.free)} free` : '';
+  const free = typeof s.free === 'number' ? `, ${approxSize(s.free)} free` : '';
   const lines = [
     `${c.bold(String(s.name))}  ${String(s.path ?? '')}`,
     `  size     ${formatSize(size)}${free}`,
@@ -136,4 +136,11 @@ function describeParams(p: unknown): string {
   return Object.entries(p as Record<string, unknown>)
     .map(([k, v]) => `${k} ${k === 'capacity' && typeof v === 'number' ? formatSize(v) : String(v)}`)
     .join(', ');
+}
+
+/** Bytes in the largest unit that keeps one decimal: "1002.3 KiB" (formatSize is exact-only). */
+function approxSize(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
 }
