@@ -6,7 +6,7 @@
  * which the registry fills on a first run), and the examples run there: two processes sharing a
  * channel in a segment, and worker threads sharing a mutex and a channel.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,29 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     const out = ok(run(path.join(project, 'node_modules', '.bin', 'shmkit'), ['doctor'], { cwd: project }));
     expect(out).toMatch(/native addon/i);
   });
+
+  it('load the prebuilt addon when install scripts are not run at all (--ignore-scripts)', () => {
+    // As with npm's allowScripts denying them, or pnpm's default: nothing compiled, nothing probed.
+    const bare = path.join(work, 'no-scripts');
+    cpSync(path.join(repoRoot, 'examples'), bare, { recursive: true });
+    writeFileSync(
+      path.join(bare, 'package.json'),
+      '{ "name": "no-scripts", "private": true, "type": "module" }\n',
+    );
+    const tarballs = path.join(work, 'tarballs');
+    const files = readdirSync(tarballs).map((f) => path.join(tarballs, f));
+    // --offline: the first install filled the npm cache with every third-party package.
+    ok(
+      run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', ...files], {
+        cwd: bare,
+        env: cleanEnv(),
+        timeoutMs: 180_000,
+      }),
+    );
+    expect(existsSync(path.join(bare, 'node_modules', '@shmkit', 'segment', 'build'))).toBe(false);
+    const r = run(process.execPath, ['two-processes.mjs'], { cwd: bare, env: cleanEnv(), timeoutMs: 60_000 });
+    expect(ok(r)).toContain('two processes: 10000 records in order');
+  }, 240_000);
 
   it('leave segments UNSUPPORTED after a failed build, and the fix it names works', () => {
     // As on a platform without a prebuilt addon whose compile failed (here: skipped on purpose).
