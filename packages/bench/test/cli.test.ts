@@ -139,7 +139,7 @@ describe('shmkit segments', () => {
       expect(readable.code).toBe(0);
       expect(readable.stdout).toMatch(/mode +0600, uid \d+/);
       expect(readable.stdout).toMatch(new RegExp(`creator +pid ${process.pid} \\(running\\)`));
-      expect(readable.stdout).toMatch(/objects +1\n +jobs +Channel/);
+      expect(readable.stdout).toMatch(/objects +1\n +jobs +Channel .* capacity 4096, .*codec bytes/);
       const inspect = await shmkit(['segments', 'inspect', name, '--json']);
       expect(inspect.code).toBe(0);
       const info = JSON.parse(inspect.stdout) as {
