@@ -66,11 +66,6 @@ export function ok(r: RunResult): string {
   return r.stdout;
 }
 
-/** The first of `candidates` that exists as a file, else undefined. */
-export function findProgram(candidates: readonly string[]): string | undefined {
-  return candidates.find((c) => path.isAbsolute(c) && existsSync(c));
-}
-
 /** The publishable packages of the workspace: folders of packages/* whose package.json is not private. */
 export function publishablePackages(): string[] {
   const dir = path.join(repoRoot, 'packages');
