@@ -44,8 +44,10 @@ function segmentNames(markdown: string): string[] {
   return [...markdown.matchAll(/Segment\.create\(\s*['"]([\w.-]+)['"]/g)].map((m) => m[1] ?? '');
 }
 
+/** Removes them under the lock: another checkout's run may be creating the same names. */
 function removeSegments(names: string[]): void {
-  for (const n of names) rmSync(`/dev/shm/shmkit.${n}`, { force: true });
+  if (names.length === 0) return;
+  run('flock', [LOCK, 'rm', '-f', ...names.map((n) => `/dev/shm/shmkit.${n}`)]);
 }
 
 describe('the code blocks of the docs', () => {
