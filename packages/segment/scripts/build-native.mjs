@@ -56,7 +56,10 @@ const prebuilt = path.join(
   `${process.platform}-${process.arch}`,
   `node.abi${process.versions.modules}.node`,
 );
-if (process.env.SHMKIT_BUILD_FROM_SOURCE !== '1' && existsSync(prebuilt)) {
+// A development checkout (its test/ folder is never published) always compiles its own sources,
+// even if a prebuilds/ folder was left behind by an interrupted `pnpm pack`.
+const checkout = existsSync(path.join(pkgDir, 'test'));
+if (process.env.SHMKIT_BUILD_FROM_SOURCE !== '1' && !checkout && existsSync(prebuilt)) {
   // Loaded in a child so that a binary that cannot link here (another libc, a missing symbol)
   // costs a compile, never this process. The addon reports the ABI it was compiled for.
   const probe = spawnSync(
