@@ -18,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Channel } from '@shmkit/channel';
+import { ShmkitError } from '@shmkit/core';
 import * as hdr from 'hdr-histogram-js';
 import { structBackend } from './backend-struct.js';
 import { type Peer, type PeerLink, startChildPeer, startThreadPeer } from './link.js';
@@ -219,7 +220,8 @@ class FrameSession extends CallbackSession {
     super(peer, id, 'process');
     const reader = new FrameReader((payload) => {
       const fn = this.data;
-      if (fn === undefined) return this.link.fail(new Error(`${id}: a frame arrived outside a run`));
+      if (fn === undefined)
+        return this.link.fail(new ShmkitError('CORRUPT', `${id}: a frame arrived outside a run`));
       try {
         fn(payload);
       } catch (e) {
@@ -233,7 +235,8 @@ class FrameSession extends CallbackSession {
         this.link.fail(e as Error);
       }
     });
-    const broken = (e?: Error): void => this.link.fail(e ?? new Error(`${id}: the data stream closed`));
+    const broken = (e?: Error): void =>
+      this.link.fail(e ?? new ShmkitError('PEER_DEAD', `${id}: the data stream closed`));
     input.on('error', broken);
     output.on('error', broken);
     input.on('close', () => broken());
@@ -523,7 +526,7 @@ const BACKENDS: Record<BackendId, Backend> = {
     'shmkit Channel in a named shared-memory Segment, blocking send/recv',
     async () => {
       const loaded = await loadSegment();
-      if (!loaded.ok) throw new Error(loaded.reason);
+      if (!loaded.ok) throw new ShmkitError('UNSUPPORTED', loaded.reason);
       return new ChannelSession(await startChildPeer('shmkit-process'), 'process', false, loaded.value);
     },
     async () => {

@@ -8,15 +8,17 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ShmkitError } from '@shmkit/core';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
+import { Failure, UsageError } from './cli-errors.js';
 import { doctor } from './doctor.js';
 import { toHtml } from './html.js';
 import { formatSize, measure } from './measure.js';
 import { loadPayloadFile, MAX_SIZE, MIN_SIZE } from './payload.js';
 import { numbersOf, recommend } from './recommend.js';
 import { formatHeader, formatTables, sig, toMarkdown } from './report.js';
-import { loadSegment } from './segment-api.js';
+import { type SegmentsFlags, segmentsCommand } from './segments-command.js';
 import {
   ALL_BACKEND_IDS,
   type BackendId,
@@ -24,11 +26,6 @@ import {
   type PayloadKind,
   type ProgressEvent,
 } from './types.js';
-
-/** A usage error: message, exit code 2. */
-class UsageError extends Error {}
-/** A failure the command found: message, exit code 1. */
-class Failure extends Error {}
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -151,6 +148,10 @@ interface BenchFlags {
 async function benchCommand(f: BenchFlags): Promise<void> {
   const payloadFile = await checkPayload(f.payload);
   const patterns: Pattern[] = f.pattern === 'both' ? ['stream', 'rtt'] : [f.pattern];
+  // --sizes names byte sizes: unless objects are asked for too (--payloads, --payload), measure
+  // just those sizes instead of adding an object column nobody asked for.
+  const payloads: PayloadKind[] | undefined =
+    f.payloads ?? (f.sizes !== undefined && payloadFile === undefined ? ['bytes'] : undefined);
   const progress = await progressReporter(f.progress);
   const started = performance.now();
   let report: Awaited<ReturnType<typeof measure>>;
@@ -160,7 +161,7 @@ async function benchCommand(f: BenchFlags): Promise<void> {
       patterns,
       ...(f.backends ? { backends: f.backends } : {}),
       ...(f.sizes ? { sizes: f.sizes } : {}),
-      ...(f.payloads ? { payloads: f.payloads } : {}),
+      ...(payloads ? { payloads } : {}),
       ...(payloadFile ? { payloadFile } : {}),
       ...(f.reps ? { reps: f.reps } : {}),
       ...(f.time ? { targetMs: f.time } : {}),
@@ -187,7 +188,7 @@ async function benchCommand(f: BenchFlags): Promise<void> {
     process.stdout.write(`wrote ${f.html} (open it in a browser)\n`);
   }
   const bad = report.results.filter((r) => !r.verified);
-  if (bad.length > 0) throw new Failure(`${bad.length} result(s) did not verify (see above)`);
+  if (bad.length > 0) throw new Failure('CORRUPT', `${bad.length} result(s) did not verify (see above)`);
 }
 
 interface RecommendFlags {
@@ -252,79 +253,7 @@ async function recommendCommand(f: RecommendFlags): Promise<void> {
     writeOut(f.json, `${JSON.stringify(rec.report, null, 2)}\n`);
     process.stdout.write(`wrote ${f.json}\n`);
   }
-  if (best === undefined) throw new Failure('no backend delivered a verified run');
-}
-
-async function segmentsCommand(
-  action: string | undefined,
-  name: string | undefined,
-  color: boolean,
-): Promise<void> {
-  const c = color && pc.isColorSupported ? pc : pc.createColors(false);
-  const act = action ?? 'list';
-  if (!['list', 'ls', 'inspect', 'rm'].includes(act)) {
-    throw new UsageError(`unknown segments action "${act}" (use: list, inspect NAME, rm NAME)`);
-  }
-  if ((act === 'inspect' || act === 'rm') && name === undefined) {
-    throw new UsageError(`shmkit segments ${act} needs a segment NAME`);
-  }
-  if ((act === 'list' || act === 'ls') && name !== undefined) {
-    throw new UsageError(`shmkit segments list takes no NAME (did you mean inspect ${name}?)`);
-  }
-  const loaded = await loadSegment();
-  if (!loaded.ok) throw new Failure(`segments are unavailable here: ${loaded.reason}`);
-  const Segment = loaded.value;
-  if (act === 'list' || act === 'ls') {
-    const list = Segment.list();
-    if (list.length === 0) {
-      process.stdout.write('no shmkit segments in /dev/shm\n');
-      return;
-    }
-    const rows = list.map((s) => [
-      String(s.name),
-      formatSize(Number(s.size)),
-      String(s.creatorPid ?? ''),
-      s.creatorAlive === undefined ? '?' : s.creatorAlive ? 'yes' : 'no',
-      String(s.status ?? ''),
-      String(s.objects ?? ''),
-      s.created instanceof Date ? s.created.toISOString() : '',
-    ]);
-    const header = ['name', 'size', 'creator', 'alive', 'status', 'objects', 'created'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    process.stdout.write(`${c.dim(header.map((h, i) => h.padEnd(widths[i]!)).join('  '))}\n`);
-    for (const r of rows) {
-      const line = r.map((v, i) => v.padEnd(widths[i]!)).join('  ');
-      process.stdout.write(`${r[3] === 'no' ? c.yellow(line) : line}\n`);
-    }
-    const stale = rows.filter((r) => r[3] === 'no').length;
-    if (stale > 0) {
-      process.stdout.write(
-        c.dim(`${stale} segment(s) whose creator is gone: \`shmkit segments rm NAME\` removes one\n`),
-      );
-    }
-    return;
-  }
-  if (act === 'rm') {
-    if (!Segment.unlink(name!)) throw new Failure(`no segment named ${name}`);
-    process.stdout.write(`removed ${name}\n`);
-    return;
-  }
-  const info = Segment.list().find((s) => s.name === name);
-  if (info === undefined) throw new Failure(`no segment named ${name}`);
-  const out: Record<string, unknown> = { ...info };
-  if (info.created instanceof Date) out.created = info.created.toISOString();
-  try {
-    const seg = Segment.open(name!);
-    try {
-      if (typeof seg.objects === 'function') out.namedObjects = seg.objects();
-      if (typeof seg.free === 'number') out.free = seg.free;
-    } finally {
-      seg.close();
-    }
-  } catch (e) {
-    out.openError = (e as Error).message;
-  }
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  if (best === undefined) throw new Failure('CORRUPT', 'no backend delivered a verified run');
 }
 
 async function doctorCommand(json: boolean, color: boolean): Promise<void> {
@@ -341,7 +270,10 @@ async function doctorCommand(json: boolean, color: boolean): Promise<void> {
   }
   const failed = checks.filter((k) => k.status === 'fail');
   if (failed.length > 0)
-    throw new Failure(`${failed.length} check(s) failed: ${failed.map((k) => k.name).join(', ')}`);
+    throw new Failure(
+      'UNSUPPORTED',
+      `${failed.length} check(s) failed: ${failed.map((k) => k.name).join(', ')}`,
+    );
 }
 
 function version(): string {
@@ -364,7 +296,16 @@ export function program(): Command {
     .exitOverride()
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 a failure found (unverified run, failed check, missing segment), 2 usage error.',
+      `
+Examples:
+  shmkit bench --quick --html report.html      what IPC costs on this machine, every backend
+  shmkit recommend --size 4k --pattern rtt     which backend fits a 4 KiB request/response
+  shmkit doctor                                can segments work here?
+  shmkit segments                              shmkit's shared-memory segments, like ipcs
+  shmkit help bench                            the options of one command, with examples
+
+Exit codes: 0 ok, 1 a failure found (unverified run, failed check, missing segment), 2 usage error.
+Errors are ShmkitErrors: their code is printed in brackets.\n`,
     );
   p.command('bench')
     .description(
@@ -402,6 +343,15 @@ export function program(): Command {
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--no-progress', 'no progress bar or lines')
     .option('--no-color', 'no colors')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  shmkit bench --quick --html report.html           every backend, 4 sizes and objects, about a minute
+  shmkit bench --sizes 256,16k --pattern rtt --backends postmessage,shmkit-thread
+  shmkit bench --payload ./my-payload.mjs --payloads object --json bench.json
+      (my-payload.mjs: export default (i) => ({ id: i, name: \`item-\${i}\` }))\n`,
+    )
     .action((f: BenchFlags) => benchCommand(f));
   p.command('recommend')
     .description('measure briefly and rank the backends that fit your case')
@@ -417,19 +367,47 @@ export function program(): Command {
     .option('--json <file>', 'write the measurement as a shmkit-bench/1 JSON report')
     .option('--no-progress', 'no progress bar or lines')
     .option('--no-color', 'no colors')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  shmkit recommend --size 4k --pattern rtt                  request/response between worker threads
+  shmkit recommend --size 64 --pattern stream --processes   a one-way stream between processes
+  shmkit recommend --size 1k --pattern rtt --objects --payload ./my-payload.mjs\n`,
+    )
     .action((f: RecommendFlags) => recommendCommand(f));
   p.command('segments')
     .description('list, inspect or remove shmkit shared-memory segments (like ipcs / ipcrm)')
     .argument('[action]', 'list (default), inspect or rm')
     .argument('[name]', 'segment name (inspect, rm)')
+    .option('--json', 'print the list, or the inspected segment, as JSON')
+    .option('--dir <dir>', 'segments in this directory (file-backed) instead of /dev/shm')
     .option('--no-color', 'no colors')
-    .action((action: string | undefined, name: string | undefined, f: { color: boolean }) =>
-      segmentsCommand(action, name, f.color),
+    .addHelpText(
+      'after',
+      `
+Examples:
+  shmkit segments                     list the segments in /dev/shm (name, size, creator, alive)
+  shmkit segments list --json         the same, as JSON
+  shmkit segments inspect orders      mode, creator, and every named object with its parameters
+  shmkit segments inspect orders --json
+  shmkit segments rm orders           remove one (its memory goes once no process maps it)
+  shmkit segments list --dir /var/lib/myapp\n`,
+    )
+    .action((action: string | undefined, name: string | undefined, f: SegmentsFlags) =>
+      segmentsCommand(action, name, f),
     );
   p.command('doctor')
     .description('check that shmkit can work here: Node, native addon, /dev/shm, futex, segments')
     .option('--json', 'print the checks as JSON')
     .option('--no-color', 'no colors')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  shmkit doctor          one line per check: ok, warn or FAIL, with the fix
+  shmkit doctor --json   the checks as JSON (exit code 1 when one failed)\n`,
+    )
     .action((f: { json?: boolean; color: boolean }) => doctorCommand(f.json ?? false, f.color));
   return p;
 }
@@ -454,7 +432,8 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`${pc.red('shmkit:')} ${message}\n`);
+    const code = e instanceof ShmkitError ? ` [${e.code}]` : '';
+    process.stderr.write(`${pc.red('shmkit:')} ${message}${code}\n`);
     if (process.env.SHMKIT_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
     return e instanceof UsageError ? 2 : 1;
   } finally {

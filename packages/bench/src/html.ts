@@ -9,7 +9,7 @@
  */
 import { describeMachine } from './machine.js';
 import { formatSize } from './measure.js';
-import { columnsOf, formatCount, formatTables, formatUs, rowsOf, sig } from './report.js';
+import { columnsOf, formatCount, formatTables, formatUs, rowsOf, sig, skippedLines } from './report.js';
 import type { BenchReport, BenchResult, Pattern } from './types.js';
 
 const PALETTE: Record<string, string> = {
@@ -331,6 +331,7 @@ table { border-collapse: collapse; font-size: 12px; margin: 12px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 td.bad { color: #b00; }
+p.warn { background: #fff4d6; border-left: 4px solid #e0a000; padding: 8px 12px; }
 pre { background: #f6f6f6; padding: 12px; overflow-x: auto; font-size: 12px; }
 `;
 
@@ -352,13 +353,15 @@ export function toHtml(report: BenchReport): string {
     )
     .join('\n');
   const skipped = report.skipped.length
-    ? `<h2>Skipped</h2><ul>${report.skipped
-        .map(
-          (s) =>
-            `<li>${escapeHtml(`${s.backend}${s.payload ? ` (${s.payload} payload)` : ''}: ${s.reason}`)}</li>`,
-        )
+    ? `<h2>Skipped</h2><ul>${skippedLines(report)
+        .map((s) => `<li>${escapeHtml(s)}</li>`)
         .join('')}</ul>`
     : '';
+  // Older reports (before `warnings`) have none.
+  const warnings = (report.warnings ?? [])
+    .map((w) => `<p class="warn">${escapeHtml(`Warning: ${w}.`)}</p>`)
+    .join('\n');
+  const load = report.machine.loadAverage.map((x) => x.toFixed(2)).join(' / ');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -369,12 +372,13 @@ export function toHtml(report: BenchReport): string {
 </head>
 <body>
 <h1>shmkit bench report</h1>
-<p class="meta">${escapeHtml(`${report.date} · ${describeMachine(report.machine)} · ${o.reps} timed reps of ~${o.targetMs} ms per case after two warm-up runs, backends interleaved · object payload: ${o.objectName} · ${sig(report.seconds)} s`)}</p>
+<p class="meta">${escapeHtml(`${report.date} · ${describeMachine(report.machine)} · load average ${load} (1, 5, 15 min) before the run · ${o.reps} timed reps of ~${o.targetMs} ms per case after two warm-up runs, backends interleaved · object payload: ${o.objectName} · ${sig(report.seconds)} s`)}</p>
+${warnings}
 <p>Solid lines: thread backends (a worker thread of the same process). Dashed: process backends (a child process). Every point is verified: count, order and checksum of every message. Hover a point for its numbers.</p>
 ${section('stream', 'stream: one-way throughput', 'The peer sends messages as fast as the backend takes them; the main side receives, decodes and verifies each one. MB/s counts payload bytes (10^6 bytes).')}
 ${section('rtt', 'rtt: round trip latency', 'The main side sends a message, the peer decodes it and sends it back; one round trip at a time. Percentiles from an HDR histogram of every timed round trip.')}
 <h2>Tables</h2>
-<pre>${escapeHtml(formatTables(report, { color: false }))}</pre>
+<pre>${escapeHtml(formatTables(report, { color: false, skipped: false }))}</pre>
 <h2>Every result</h2>
 <table>
 <tr><th>backend</th><th>where</th><th>pattern</th><th>payload</th><th>size</th><th>messages</th><th>msgs/s</th><th>MB/s</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th><th>CPU µs/msg</th><th>verified</th></tr>

@@ -6,6 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ShmkitError } from '@shmkit/core';
 import { type Control, ENV_ADDRESS, ENV_BACKEND, isControl, type ThreadPeerData } from './protocol.js';
 import type { BackendId } from './types.js';
 
@@ -45,7 +46,7 @@ export class PeerLink {
   deliver(m: unknown): void {
     if (isControl(m)) {
       if (m.shmkit$ === 'error') {
-        this.fail(new Error(`${this.label} peer: ${m.message}`));
+        this.fail(new ShmkitError('PEER_DEAD', `${this.label} peer: ${m.message}`));
         return;
       }
       const w = this.waiter;
@@ -57,7 +58,7 @@ export class PeerLink {
     }
     const onData = this.onData;
     if (onData === undefined) {
-      this.fail(new Error(`${this.label}: data arrived outside a run`));
+      this.fail(new ShmkitError('CORRUPT', `${this.label}: data arrived outside a run`));
       return;
     }
     try {
@@ -96,7 +97,10 @@ export class PeerLink {
         `waiting for '${op}'`,
       ));
     if (reply.shmkit$ !== op) {
-      const e = new Error(`${this.label}: expected '${op}' from the peer, got '${reply.shmkit$}'`);
+      const e = new ShmkitError(
+        'CORRUPT',
+        `${this.label}: expected '${op}' from the peer, got '${reply.shmkit$}'`,
+      );
       this.fail(e);
       throw e;
     }
@@ -114,7 +118,7 @@ export class PeerLink {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const e = new Error(`${this.label}: timed out after ${timeoutMs} ms ${what}`);
+        const e = new ShmkitError('TIMEOUT', `${this.label}: timed out after ${timeoutMs} ms ${what}`);
         this.fail(e);
         reject(e);
       }, timeoutMs);
@@ -138,9 +142,9 @@ export async function startThreadPeer(backend: BackendId): Promise<Peer> {
   const link = new PeerLink(backend, (m) => w.postMessage(m));
   w.on('message', (m: unknown) => link.deliver(m));
   w.on('error', (e) => link.fail(e));
-  w.on('exit', (code) => link.fail(new Error(`${backend}: worker exited (code ${code})`)));
+  w.on('exit', (code) => link.fail(new ShmkitError('PEER_DEAD', `${backend}: worker exited (code ${code})`)));
   const stop = async (): Promise<void> => {
-    link.fail(new Error(`${backend}: stopped`));
+    link.fail(new ShmkitError('CLOSED', `${backend}: stopped`));
     await w.terminate();
   };
   try {
@@ -199,11 +203,14 @@ export async function startChildPeer(backend: BackendId, o: ChildPeerOptions = {
   child.on('exit', (code, signal) => {
     const last = stderr.trim().split('\n').slice(-3).join(' | ');
     link.fail(
-      new Error(`${backend}: child process exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`),
+      new ShmkitError(
+        'PEER_DEAD',
+        `${backend}: child process exited (${signal ?? `code ${code}`})${last ? `: ${last}` : ''}`,
+      ),
     );
   });
   const stop = async (): Promise<void> => {
-    link.fail(new Error(`${backend}: stopped`));
+    link.fail(new ShmkitError('CLOSED', `${backend}: stopped`));
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     try {

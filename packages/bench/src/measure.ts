@@ -12,8 +12,8 @@
  * - Every run verifies count, order and checksum (payload.ts); a failed run marks the result
  *   `verified: false` with the reason, and the backend is restarted for the next case.
  */
-import os from 'node:os';
 import { msgpackCodec } from '@shmkit/channel';
+import { ShmkitError } from '@shmkit/core';
 import type { Histogram } from 'hdr-histogram-js';
 import {
   type Backend,
@@ -100,7 +100,7 @@ export function formatSize(bytes: number): string {
 
 function validate(o: MeasureOptions): void {
   const bad = (what: string): never => {
-    throw new RangeError(what);
+    throw new ShmkitError('INVALID_ARGUMENT', what);
   };
   for (const b of o.backends ?? [])
     if (!ALL_BACKEND_IDS.includes(b)) bad(`unknown backend ${JSON.stringify(b)}`);
@@ -194,13 +194,15 @@ export async function measure(o: MeasureOptions = {}): Promise<BenchReport> {
     );
   const total = cases.reduce((s, c) => s + perCase(c).length * (reps + 2), 0);
   progress({ type: 'start', total, cases: cases.length });
-  const load = os.loadavg()[0] ?? 0;
-  const cores = os.cpus().length;
-  if (load > cores / 2) {
-    progress({
-      type: 'warn',
-      message: `the machine is busy (load average ${load.toFixed(2)} on ${cores} cores): numbers will be noisy, latency most of all`,
-    });
+  // The machine as found before the peers add their own load: its load average is the one that
+  // says whether other programs competed with the benchmark.
+  const machine = machineInfo();
+  const warnings: string[] = [];
+  const load = machine.loadAverage[0] ?? 0;
+  if (load > machine.cores / 2) {
+    const message = `the machine is busy (load average ${load.toFixed(2)} on ${machine.cores} cores): numbers will be noisy, latency most of all`;
+    warnings.push(message);
+    progress({ type: 'warn', message });
   }
   let done = 0;
   const step = (label: string): void => {
@@ -317,7 +319,7 @@ export async function measure(o: MeasureOptions = {}): Promise<BenchReport> {
   return {
     schema: 'shmkit-bench/1',
     date: new Date().toISOString(),
-    machine: machineInfo(),
+    machine,
     options: {
       quick,
       backends: ids,
@@ -332,6 +334,7 @@ export async function measure(o: MeasureOptions = {}): Promise<BenchReport> {
     },
     results,
     skipped,
+    warnings,
     seconds: (performance.now() - t0) / 1000,
   };
 }

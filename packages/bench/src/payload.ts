@@ -13,6 +13,7 @@
  * corrupts a message ends up `verified: false`.
  */
 import { pathToFileURL } from 'node:url';
+import { ShmkitError } from '@shmkit/core';
 
 /** Minimum bytes size: room for the two stamps. */
 export const MIN_SIZE = 8;
@@ -65,7 +66,8 @@ export class MessageMaker {
     private readonly pool: readonly unknown[] = [],
   ) {
     this.scratch = kind === 'bytes' ? bytesTemplate(size) : undefined;
-    if (kind === 'object' && pool.length === 0) throw new Error('object payloads need a pool');
+    if (kind === 'object' && pool.length === 0)
+      throw new ShmkitError('INVALID_ARGUMENT', 'object payloads need a pool');
   }
 
   bytes(i: number): Uint8Array {
@@ -307,9 +309,11 @@ export async function loadPayloadFile(file: string): Promise<(i: number) => unkn
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'ENOENT') {
-      throw new Error(`payload file not found: ${file}`);
+      throw new ShmkitError('NOT_FOUND', `payload file not found: ${file}`);
     }
-    throw new Error(`payload file ${file} failed to load: ${err.message}`);
+    throw new ShmkitError('INVALID_ARGUMENT', `payload file ${file} failed to load: ${err.message}`, {
+      cause: err,
+    });
   }
   const fromDefault = mod.default;
   const fn =
@@ -321,7 +325,8 @@ export async function loadPayloadFile(file: string): Promise<(i: number) => unkn
           ? (fromDefault as Record<string, unknown>).payload
           : undefined;
   if (typeof fn !== 'function') {
-    throw new Error(
+    throw new ShmkitError(
+      'INVALID_ARGUMENT',
       `payload file ${file} must export a function returning the object to send (export default () => ({ ... }))`,
     );
   }

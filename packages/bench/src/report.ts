@@ -170,7 +170,7 @@ function grids(report: BenchReport): Grid[] {
 }
 
 /** The terminal tables. `color`: use ANSI colors (picocolors decides by default). */
-export function formatTables(report: BenchReport, o: { color?: boolean } = {}): string {
+export function formatTables(report: BenchReport, o: { color?: boolean; skipped?: boolean } = {}): string {
   const c: Colors = o.color === false ? plain : o.color === true ? pc.createColors(true) : pc;
   const lines: string[] = [];
   for (const g of grids(report)) {
@@ -214,10 +214,19 @@ export function formatTables(report: BenchReport, o: { color?: boolean } = {}): 
       );
     }
   }
-  for (const s of report.skipped) {
-    lines.push(c.yellow(`- ${s.backend}${s.payload ? ` (${s.payload} payload)` : ''} skipped: ${s.reason}`));
-  }
+  if (o.skipped !== false) for (const s of skippedLines(report)) lines.push(c.yellow(`- ${s}`));
   return lines.join('\n');
+}
+
+/**
+ * One line per skipped backend and payload kind: a backend refused for objects is listed once,
+ * not once per pattern.
+ */
+export function skippedLines(report: BenchReport): string[] {
+  const lines = report.skipped.map(
+    (s) => `${s.backend}${s.payload ? ` (${s.payload} payload)` : ''} skipped: ${s.reason}`,
+  );
+  return [...new Set(lines)];
 }
 
 /** One line on the machine and method. */

@@ -16,7 +16,7 @@ export interface SegmentLike {
   close(): void;
   unlink(): void;
   /** Named objects (key, kind, offset, byteLength), when the Segment offers it. */
-  objects?(): { key: string; kind: string; offset: number; byteLength: number }[];
+  objects?(): { key: string; kind: string; offset: number; byteLength: number; params?: unknown }[];
   /** Bytes not yet taken by named objects, when the Segment offers it. */
   readonly free?: number;
 }
@@ -30,9 +30,9 @@ export interface SegmentInfoLike {
 
 export interface SegmentStatic {
   create(name: string, o: { size: number }): SegmentLike;
-  open(name: string, o?: { timeout?: number }): SegmentLike;
-  list(): SegmentInfoLike[];
-  unlink(name: string): boolean;
+  open(name: string, o?: { timeout?: number; dir?: string }): SegmentLike;
+  list(o?: { dir?: string }): SegmentInfoLike[];
+  unlink(name: string, o?: { dir?: string }): boolean;
 }
 
 /** The loaded @shmkit/segment module, loosely typed. */

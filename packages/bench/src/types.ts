@@ -116,6 +116,8 @@ export interface BenchReport {
   };
   results: BenchResult[];
   skipped: Skipped[];
+  /** Warnings about the run, such as a busy machine (load average above half the cores at the start). */
+  warnings: string[];
   seconds: number;
 }
 

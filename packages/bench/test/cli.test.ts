@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STACK_LINE, shmkit } from './helpers.js';
 
@@ -10,6 +12,20 @@ describe('shmkit CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: shmkit/);
     for (const cmd of ['bench', 'recommend', 'segments', 'doctor']) expect(r.stdout).toContain(cmd);
+  });
+
+  it('shows examples on every help screen', async () => {
+    for (const args of [
+      ['--help'],
+      ['bench', '--help'],
+      ['recommend', '--help'],
+      ['segments', '--help'],
+      ['doctor', '--help'],
+    ]) {
+      const r = await shmkit(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout, args.join(' ')).toMatch(/Examples:\n {2}shmkit /);
+    }
   });
 
   it('prints the options of bench for bench --help and exits 0', async () => {
@@ -115,7 +131,16 @@ describe('shmkit segments', () => {
       const list = await shmkit(['segments', 'list']);
       expect(list.code).toBe(0);
       expect(list.stdout).toMatch(new RegExp(`${name}\\s+1 MiB\\s+${process.pid}\\s+yes`));
-      const inspect = await shmkit(['segments', 'inspect', name]);
+      const listJson = JSON.parse((await shmkit(['segments', 'list', '--json'])).stdout) as {
+        name: string;
+      }[];
+      expect(listJson.map((s) => s.name)).toContain(name);
+      const readable = await shmkit(['segments', 'inspect', name]);
+      expect(readable.code).toBe(0);
+      expect(readable.stdout).toMatch(/mode +0600, uid \d+/);
+      expect(readable.stdout).toMatch(new RegExp(`creator +pid ${process.pid} \\(running\\)`));
+      expect(readable.stdout).toMatch(/objects +1\n +jobs +Channel .* capacity 4096, .*codec bytes/);
+      const inspect = await shmkit(['segments', 'inspect', name, '--json']);
       expect(inspect.code).toBe(0);
       const info = JSON.parse(inspect.stdout) as {
         name: string;
@@ -130,6 +155,9 @@ describe('shmkit segments', () => {
       const again = await shmkit(['segments', 'rm', name]);
       expect(again.code).toBe(1);
       expect(again.stderr).toContain(`no segment named ${name}`);
+      expect(again.stderr).toContain('[NOT_FOUND]');
+      const elsewhere = await shmkit(['segments', 'list', '--dir', path.join(os.tmpdir())]);
+      expect(elsewhere.stdout).not.toContain(name);
     } finally {
       seg.close();
       Segment.unlink(name);

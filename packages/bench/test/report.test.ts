@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ALL_BACKEND_IDS, type BenchReport } from '@shmkit/bench';
+import { ALL_BACKEND_IDS, type BenchReport, formatTables, toHtml } from '@shmkit/bench';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_LINE, shmkit } from './helpers.js';
 
@@ -18,6 +18,8 @@ beforeAll(async () => {
     'postmessage,shmkit-thread,uds',
     '--sizes',
     '64,4k',
+    '--payloads',
+    'bytes,object',
     '--reps',
     '2',
     '--messages',
@@ -107,4 +109,59 @@ describe('shmkit bench reports', () => {
     expect(md).toContain('| backend | 64 B | 4 KiB | object');
     expect(md.match(/\| (postmessage|shmkit-thread|uds) \| (stream|rtt) \|/g)).toHaveLength(18);
   });
+
+  it('shows the load average in the HTML report, and the busy-machine warning when there was one', () => {
+    const report = JSON.parse(readFileSync(path.join(dir, 'out', 'bench.json'), 'utf8')) as BenchReport;
+    expect(Array.isArray(report.warnings)).toBe(true);
+    const load = report.machine.loadAverage.map((x) => x.toFixed(2)).join(' / ');
+    expect(toHtml(report)).toContain(`load average ${load}`);
+    const busy = { ...report, warnings: ['the machine is busy (load average 9.00 on 2 cores)'] };
+    expect(toHtml(busy)).toContain(
+      '<p class="warn">Warning: the machine is busy (load average 9.00 on 2 cores).</p>',
+    );
+    expect(toHtml({ ...report, warnings: [] })).not.toContain('class="warn"');
+  });
+
+  it('lists a backend skipped for objects once, whatever the number of patterns', () => {
+    const report = JSON.parse(readFileSync(path.join(dir, 'out', 'bench.json'), 'utf8')) as BenchReport;
+    const twice = {
+      ...report,
+      skipped: (['stream', 'rtt'] as const).map((pattern) => ({
+        backend: 'uds' as const,
+        reason: 'cannot carry a BigInt',
+        pattern,
+        payload: 'object' as const,
+      })),
+    };
+    const text = formatTables(twice, { color: false });
+    expect(text.match(/uds \(object payload\) skipped: cannot carry a BigInt/g)).toHaveLength(1);
+    expect(toHtml(twice).match(/uds \(object payload\) skipped/g)).toHaveLength(1);
+  });
+});
+
+describe('shmkit bench --sizes', () => {
+  it('measures only those byte sizes: no object column unless objects are asked for', async () => {
+    const out = path.join(dir, 'sizes.json');
+    const r = await shmkit([
+      'bench',
+      '--backends',
+      'postmessage',
+      '--sizes',
+      '64',
+      '--pattern',
+      'stream',
+      '--reps',
+      '1',
+      '--messages',
+      '8',
+      '--json',
+      out,
+      '--no-progress',
+    ]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
+    expect(report.options.payloads).toEqual(['bytes']);
+    expect(report.results.map((x) => `${x.payload} ${x.size}`)).toEqual(['bytes 64']);
+    expect(r.stdout).not.toContain('object');
+  }, 60_000);
 });

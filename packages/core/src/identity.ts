@@ -1,4 +1,6 @@
-import { threadId } from 'node:worker_threads';
+// `#thread-token` is node:worker_threads' threadId under Node and a per-thread random number in
+// browsers (package.json `imports`): the browser build imports nothing from `node:`.
+import { threadNumber } from '#thread-token';
 
 /**
  * Who holds a lock: a small positive integer ("token") stamped into the lock word itself, so that
@@ -23,9 +25,12 @@ export interface Identity {
 /** Tokens are the low 29 bits of a lock word. */
 export const TOKEN_MASK = 0x1fffffff;
 
-/** Threads of one process sharing a heap SharedArrayBuffer: token = worker threadId + 1. */
+/**
+ * Threads of one process sharing a heap SharedArrayBuffer: token = worker threadId + 1 (Node), or a
+ * random per-thread number + 1 (browsers: see thread-token.web.ts).
+ */
 export const heapIdentity: Identity = {
-  self: () => (threadId + 1) & TOKEN_MASK,
+  self: () => (threadNumber + 1) & TOKEN_MASK,
   isAlive: () => true,
   livenessSliceMs: Number.POSITIVE_INFINITY,
 };

@@ -1,13 +1,18 @@
 // Builds the native addon of @shmkit/segment; run as the package's `install` script.
 //
-// The addon is compiled here, at install time, against the running Node's headers (it uses a few
-// raw V8 calls, so it is tied to one Node ABI: see src/native.ts). A failed build must not fail
-// the install: @shmkit/core and @shmkit/sync are pure TypeScript and keep working, and importing
-// @shmkit/segment then throws ShmkitError UNSUPPORTED with the reason recorded here and the fix.
+// A published tarball carries a prebuilt addon (prebuilds/<platform>-<arch>/node.abi<ABI>.node,
+// made by scripts/prebuild.mjs). When one exists for this platform and Node ABI and loads in a
+// child process, it is used and nothing is compiled. Otherwise the addon is compiled here against
+// the running Node's headers (it uses a few raw V8 calls, so it is tied to one Node ABI: see
+// src/native.ts). A failed build must not fail the install: @shmkit/core and @shmkit/sync are pure
+// TypeScript and keep working, and importing @shmkit/segment then throws ShmkitError UNSUPPORTED
+// with the reason recorded here and the fix.
 //
-//   node scripts/build-native.mjs            build; on failure record why and exit 0
-//   node scripts/build-native.mjs --strict   build; on failure exit 1 (also SHMKIT_REQUIRE_NATIVE=1)
-//   SHMKIT_SKIP_NATIVE_BUILD=1               record "skipped" without compiling
+//   node scripts/build-native.mjs            prebuilt or build; on failure record why and exit 0
+//   node scripts/build-native.mjs --strict   same; on failure exit 1 (also SHMKIT_REQUIRE_NATIVE=1)
+//   SHMKIT_BUILD_FROM_SOURCE=1               compile even when a prebuilt addon would load
+//   SHMKIT_SKIP_NATIVE_BUILD=1               record "skipped" without compiling (a prebuilt addon
+//                                            is still used when it loads)
 //
 // Outputs: build/Release/shmkit_segment.node, build/Release/shmkit_segment.abi.json (the ABI it was
 // built for, written by a binding.gyp action), build/build.log; on failure build/build-error.json.
@@ -23,7 +28,7 @@ const errorFile = path.join(buildDir, 'build-error.json');
 const addonFile = path.join(buildDir, 'Release', 'shmkit_segment.node');
 const abiFile = path.join(buildDir, 'Release', 'shmkit_segment.abi.json');
 const strict = process.argv.includes('--strict') || process.env.SHMKIT_REQUIRE_NATIVE === '1';
-const rebuildHint = `run \`pnpm -r rebuild\` at the workspace root, or \`node scripts/build-native.mjs --strict\` (or \`npx node-gyp rebuild\`) in ${pkgDir}`;
+const rebuildHint = `run \`npm rebuild @shmkit/segment\` in your project (pnpm: \`pnpm rebuild @shmkit/segment\`; in the shmkit workspace: \`pnpm -r rebuild\`), or \`node scripts/build-native.mjs --strict\` in ${pkgDir} to see the compiler's output`;
 
 function fail(reason, fix, log = '') {
   mkdirSync(buildDir, { recursive: true });
@@ -43,6 +48,37 @@ if (process.platform !== 'linux') {
   fail(
     `shmkit segments need Linux (futex, /dev/shm, /proc); this is ${process.platform}`,
     'use heap primitives (new Mutex(), new Channel()) between worker threads instead',
+  );
+}
+const prebuilt = path.join(
+  pkgDir,
+  'prebuilds',
+  `${process.platform}-${process.arch}`,
+  `node.abi${process.versions.modules}.node`,
+);
+// A development checkout (its test/ folder is never published) always compiles its own sources,
+// even if a prebuilds/ folder was left behind by an interrupted `pnpm pack`.
+const checkout = existsSync(path.join(pkgDir, 'test'));
+if (process.env.SHMKIT_BUILD_FROM_SOURCE !== '1' && !checkout && existsSync(prebuilt)) {
+  // Loaded in a child so that a binary that cannot link here (another libc, a missing symbol)
+  // costs a compile, never this process. The addon reports the ABI it was compiled for.
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const a = require(${JSON.stringify(prebuilt)}); if (String(a.abi) !== process.versions.modules) process.exit(3);`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (probe.status === 0) {
+    rmSync(errorFile, { force: true });
+    console.log(
+      `@shmkit/segment: using the prebuilt addon for Node ${process.version} (ABI ${process.versions.modules})`,
+    );
+    process.exit(0);
+  }
+  console.warn(
+    `@shmkit/segment: the prebuilt addon does not load here (${(probe.stderr || `status ${probe.status}`).trim().split('\n')[0]}); compiling from source`,
   );
 }
 if (process.env.SHMKIT_SKIP_NATIVE_BUILD === '1') {

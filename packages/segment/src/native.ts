@@ -1,11 +1,17 @@
 /**
- * Loads the native addon (build/Release/shmkit_segment.node, built at install time by
- * scripts/build-native.mjs), once per thread, and refuses one that cannot work here.
+ * Loads the native addon once per thread, and refuses one that cannot work here. Two places hold
+ * one, tried in this order:
+ *
+ * 1. build/Release/shmkit_segment.node: compiled from source at install time by
+ *    scripts/build-native.mjs (always so in the shmkit workspace);
+ * 2. prebuilds/<platform>-<arch>/node.abi<ABI>.node: the prebuilt addon shipped in the published
+ *    tarball (scripts/prebuild.mjs; node-gyp-build's naming), used when nothing was compiled.
  *
  * The addon creates SharedArrayBuffers with raw V8 calls, whose ABI changes with every Node major
  * version (NODE_MODULE_VERSION, `process.versions.modules`). Loading a binary built for another
- * version could fail to link or, worse, crash later; so the ABI recorded beside it at build time is
- * checked before it is loaded, and the ABI compiled into it after.
+ * version could fail to link or, worse, crash later; so the ABI recorded beside it (the ABI record
+ * of a source build, the file name of a prebuilt one) is checked before it is loaded, and the ABI
+ * compiled into it after.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -73,7 +79,7 @@ export function native(): NativeAddon {
   if (addon !== undefined) return addon;
   if (failure !== undefined) throw failure;
   try {
-    addon = loadNative(path.join(packageDir, 'build'));
+    addon = loadNative(path.join(packageDir, 'build'), path.join(packageDir, 'prebuilds'));
     return addon;
   } catch (e) {
     failure = e as ShmkitError;
@@ -82,10 +88,12 @@ export function native(): NativeAddon {
 }
 
 /**
- * Loads `${buildDir}/Release/shmkit_segment.node` after the checks above. Exported for tests and
+ * Loads `${buildDir}/Release/shmkit_segment.node` when it was built for this Node, else the
+ * prebuilt `${prebuildsDir}/<platform>-<arch>/node.abi<ABI>.node`, after the checks above; throws
+ * UNSUPPORTED with the reason and the fix when neither can be used. Exported for tests and
  * diagnostics (`shmkit doctor`); use {@link native}.
  */
-export function loadNative(buildDir: string): NativeAddon {
+export function loadNative(buildDir: string, prebuildsDir?: string): NativeAddon {
   const rebuild = rebuildHint();
   if (process.platform !== 'linux') {
     unsupported(
@@ -93,37 +101,64 @@ export function loadNative(buildDir: string): NativeAddon {
       'share memory between worker threads with the heap primitives instead (new Mutex(), new Channel())',
     );
   }
-  const errorFile = path.join(buildDir, 'build-error.json');
-  if (existsSync(errorFile)) {
-    const recorded = readJson(errorFile) as { reason?: unknown; fix?: unknown } | undefined;
+  const other = otherRuntime();
+  if (other !== undefined) {
     unsupported(
-      `the native addon was not built at install time: ${String(recorded?.reason ?? 'unknown reason')}`,
-      String(recorded?.fix ?? rebuild),
+      `it runs only under Node.js, and this is ${other}: its addon calls V8's C++ API to hand mapped memory to JavaScript as a SharedArrayBuffer, which no Node-API call can do and ${other} does not provide`,
+      'share memory between threads with @shmkit/sync and @shmkit/channel (they work in Bun and Deno), and run the processes that share segments under Node.js',
     );
   }
-  const file = path.join(buildDir, 'Release', `${ADDON}.node`);
-  if (!existsSync(file)) unsupported(`the native addon is missing (${file})`, rebuild);
-
-  // Written at build time by a binding.gyp action: checked BEFORE loading, since a binary for
-  // another ABI may not even link (or may misbehave before we could ask it).
-  const built = readJson(path.join(buildDir, 'Release', `${ADDON}.abi.json`)) as
-    | { modules?: unknown }
-    | undefined;
   const running = process.versions.modules;
-  if (built === undefined || String(built.modules) !== running) {
-    unsupported(
+  const file = path.join(buildDir, 'Release', `${ADDON}.node`);
+  // Why the source build cannot be used, reported when no prebuilt addon fits either.
+  let sourceProblem: string | undefined;
+  let sourceFix = rebuild;
+  if (existsSync(file)) {
+    // Written at build time by a binding.gyp action: checked BEFORE loading, since a binary for
+    // another ABI may not even link (or may misbehave before we could ask it).
+    const built = readJson(path.join(buildDir, 'Release', `${ADDON}.abi.json`)) as
+      | { modules?: unknown }
+      | undefined;
+    if (built !== undefined && String(built.modules) === running) return load(file, rebuild);
+    sourceProblem =
       built === undefined
         ? `the native addon has no ABI record (${ADDON}.abi.json), so it cannot be checked against Node ${process.version}`
-        : `the native addon was built for another Node version (ABI ${String(built.modules)}), but this is Node ${process.version} (ABI ${running})`,
-      rebuild,
-    );
+        : `the native addon was built for another Node version (ABI ${String(built.modules)}), but this is Node ${process.version} (ABI ${running})`;
+  } else {
+    const errorFile = path.join(buildDir, 'build-error.json');
+    if (existsSync(errorFile)) {
+      const recorded = readJson(errorFile) as { reason?: unknown; fix?: unknown } | undefined;
+      sourceProblem = `the native addon was not built at install time: ${String(recorded?.reason ?? 'unknown reason')}`;
+      sourceFix = String(recorded?.fix ?? rebuild);
+    }
   }
 
+  if (prebuildsDir !== undefined) {
+    // The ABI is in the file name: only a binary made for this very ABI is ever loaded.
+    const prebuilt = path.join(
+      prebuildsDir,
+      `${process.platform}-${process.arch}`,
+      `node.abi${running}.node`,
+    );
+    if (existsSync(prebuilt)) return load(prebuilt, rebuild);
+  }
+  if (sourceProblem !== undefined) unsupported(sourceProblem, sourceFix);
+  unsupported(
+    prebuildsDir === undefined
+      ? `the native addon is missing (${file})`
+      : `the native addon is missing: nothing was compiled (${file}) and no prebuilt addon fits ${process.platform}-${process.arch} Node ${process.version} (ABI ${running}) in ${prebuildsDir}`,
+    rebuild,
+  );
+}
+
+/** Loads an addon whose ABI was checked from its record, then checks the ABI compiled into it. */
+function load(file: string, rebuild: string): NativeAddon {
+  const running = process.versions.modules;
   let loaded: NativeAddon;
   try {
     loaded = createRequire(import.meta.url)(file) as NativeAddon;
   } catch (e) {
-    unsupported(`the native addon failed to load: ${(e as Error).message}`, rebuild, e);
+    unsupported(`the native addon failed to load (${file}): ${(e as Error).message}`, rebuild, e);
   }
   if (String(loaded.abi) !== running) {
     unsupported(
@@ -134,12 +169,20 @@ export function loadNative(buildDir: string): NativeAddon {
   return loaded;
 }
 
+/** "Bun 1.4.5" or "Deno 2.9.6" when one of them runs this code (both pose as Node), else undefined. */
+function otherRuntime(): string | undefined {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (g.Bun !== undefined) return `Bun ${g.Bun.version}`;
+  if (g.Deno !== undefined) return `Deno ${g.Deno.version.deno}`;
+  return undefined;
+}
+
 function unsupported(reason: string, fix: string, cause?: unknown): never {
   throw new ShmkitError('UNSUPPORTED', `@shmkit/segment: ${reason}. Fix: ${fix}.`, { cause });
 }
 
 function rebuildHint(): string {
-  return `rebuild it for this Node: \`pnpm -r rebuild\` at the workspace root (reruns install scripts), or \`node scripts/build-native.mjs --strict\` (or \`npx node-gyp rebuild\`) in ${packageDir}`;
+  return `compile it for this Node (needs g++, make and python3): \`npm rebuild @shmkit/segment\` in your project (pnpm: \`pnpm rebuild @shmkit/segment\`; in the shmkit workspace: \`pnpm -r rebuild\`), which reruns its install script, or \`node scripts/build-native.mjs --strict\` in ${packageDir} to see the compiler's output`;
 }
 
 function readJson(file: string): unknown {

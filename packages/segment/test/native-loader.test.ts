@@ -34,9 +34,9 @@ function buildDir(abi: object | undefined): string {
   return d;
 }
 
-function loadError(dir: string): ShmkitError {
+function loadError(dir: string, prebuilds?: string): ShmkitError {
   try {
-    loadNative(dir);
+    loadNative(dir, prebuilds);
   } catch (e) {
     expect(ShmkitError.is(e, 'UNSUPPORTED')).toBe(true);
     return e as ShmkitError;
@@ -76,6 +76,37 @@ describe('loading the native addon', () => {
     const e = loadError(d);
     expect(e.message).toContain('not built at install time: no C++ compiler');
     expect(e.message).toContain('Fix: apt-get install g++');
+  });
+
+  /** A prebuilds directory holding a copy of the real addon under `name` (default: this ABI's). */
+  function prebuildsDir(name = `node.abi${process.versions.modules}.node`): string {
+    const d = tempDir();
+    const target = path.join(d, `${process.platform}-${process.arch}`);
+    mkdirSync(target);
+    cpSync(path.join(realBuild, 'Release', 'shmkit_segment.node'), path.join(target, name));
+    return d;
+  }
+
+  it('loads the prebuilt addon when nothing was compiled', () => {
+    const addon = loadNative(tempDir(), prebuildsDir());
+    expect(String(addon.abi)).toBe(process.versions.modules);
+  });
+
+  it('falls back to the prebuilt addon when the compiled one is for another Node', () => {
+    const addon = loadNative(buildDir({ modules: '999' }), prebuildsDir());
+    expect(String(addon.abi)).toBe(process.versions.modules);
+  });
+
+  it('falls back to the prebuilt addon when the install-time build failed', () => {
+    const d = tempDir();
+    writeFileSync(path.join(d, 'build-error.json'), JSON.stringify({ reason: 'no C++ compiler', fix: 'x' }));
+    expect(String(loadNative(d, prebuildsDir()).abi)).toBe(process.versions.modules);
+  });
+
+  it('never loads a prebuilt addon named for another ABI', () => {
+    const e = loadError(tempDir(), prebuildsDir('node.abi999.node'));
+    expect(e.message).toContain(`no prebuilt addon fits ${process.platform}-${process.arch}`);
+    expect(e.message).toContain('npm rebuild @shmkit/segment');
   });
 
   it('makes importing @shmkit/segment fail with UNSUPPORTED when the addon is not built', () => {

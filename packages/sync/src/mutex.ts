@@ -173,6 +173,26 @@ export class Mutex extends SharedObject {
     }
   }
 
+  /**
+   * `using m = Mutex.from(handle)`: at the end of the scope, unlocks the mutex if the calling
+   * thread still holds it (a scope cannot leak the lock, whatever path left it); otherwise does
+   * nothing. The mutex itself stays usable by every other thread and handle. A holder after
+   * OWNER_DEAD that did not call consistent() leaves it NOT_RECOVERABLE, as unlock() does.
+   *
+   * @example
+   * ```ts fragment
+   * {
+   *   using m = Mutex.from(handle);
+   *   m.lock();
+   *   mayThrow();
+   * } // unlocked here, thrown or not
+   * ```
+   */
+  [Symbol.dispose](): void {
+    const c = Atomics.load(this.i32, STATE);
+    if (c !== 0 && c !== NOT_RECOVERABLE && (c & TOKEN_MASK) === this.identity.self()) this.unlock();
+  }
+
   /** Locks and returns a guard that unlocks when disposed (`using _ = m.acquire()`). */
   acquire(o?: WaitOptions): Guard {
     this.lock(o);

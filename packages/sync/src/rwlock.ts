@@ -168,6 +168,16 @@ export class RwLock extends SharedObject {
     else this.wakeReaders();
   }
 
+  /**
+   * `using rw = RwLock.from(handle)`: at the end of the scope, releases the write lock if the
+   * calling thread holds it; otherwise does nothing. Read locks are anonymous (a count), so they
+   * cannot be told apart by thread: release them with readUnlock() or an acquireRead() guard.
+   */
+  [Symbol.dispose](): void {
+    const s = Atomics.load(this.i32, STATE);
+    if (s & WRITER && Atomics.load(this.i32, WRITER_TOKEN) === this.identity.self()) this.writeUnlock();
+  }
+
   /** Runs `fn` under a read lock. */
   read<T>(fn: () => T, o?: WaitOptions): T {
     this.readLock(o);
