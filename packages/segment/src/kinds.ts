@@ -195,7 +195,7 @@ export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown
  * structures table after the ring, where Channel.byteLength knows about it.
  */
 function channelBytes(capacity: number, consumers: 'one' | 'many', codec: number): number {
-  const o: { consumers: 'one' | 'many'; codec?: string } = { consumers };
+  const o: { consumers: 'one' | 'many'; codec?: 'msgpack' } = { consumers };
   if (codec === BUILTIN_CODECS.msgpack) o.codec = 'msgpack';
   return Channel.byteLength(capacity, o);
 }
