@@ -166,7 +166,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    */
   static byteLength(
     capacity: number,
-    o?: { consumers?: 'one' | 'many'; codec?: CodecName | Codec<unknown> | undefined },
+    o?: { consumers?: 'one' | 'many'; codec?: CodecName | string | Codec<unknown> | undefined },
   ): number {
     return structuresAt(capacity, o?.consumers ?? 'one') + (o?.codec === 'msgpack' ? STRUCTURES_BYTES : 0);
   }
