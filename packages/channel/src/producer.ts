@@ -49,9 +49,8 @@ function signalData(m: RingMemory, k: number): void {
 export class SingleProducer implements Producer {
   /** A lower bound of `head`, re-read only when the ring looks full (saves a shared-line miss). */
   private cachedHead: number;
-  /** Our own tail (we are its only writer) and the end of the frames claimed but not published. */
+  /** Our own tail (we are its only writer). */
   private tail: number;
-  private claimEnd = 0;
 
   constructor(
     private readonly m: RingMemory,
@@ -91,7 +90,6 @@ export class SingleProducer implements Producer {
       pos = (pos + frame) | 0;
       k++;
     }
-    this.claimEnd = pos;
     if (k > 0 && FAILPOINT !== undefined) failpoint('channel.after-claim');
     return k;
   }
@@ -117,7 +115,6 @@ export class SingleProducer implements Producer {
 
   abandon(): void {
     // Nothing was published: the tail did not move, and the next claim starts from it again.
-    this.claimEnd = this.tail;
   }
 }
 

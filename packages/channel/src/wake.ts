@@ -114,7 +114,12 @@ export function* spinThenSleep<R>(
     let r = attempt();
     if (r !== NOT_YET) return r;
     const left = deadline.remaining();
-    if (left === 0) throw timeoutError(c.what, deadline.timeout);
+    if (left === 0) {
+      // One last look for a dead peer's leftovers (a descheduled waiter may never have slept).
+      r = onSlice();
+      if (r !== NOT_YET) return r;
+      throw timeoutError(c.what, deadline.timeout);
+    }
     Atomics.add(i32, c.sleepers, 1);
     let result: string;
     try {
