@@ -49,22 +49,18 @@ function signalData(m: RingMemory, k: number): void {
 export class SingleProducer implements Producer {
   /** A lower bound of `head`, re-read only when the ring looks full (saves a shared-line miss). */
   private cachedHead: number;
-  /** Our own tail (we are its only writer). */
-  private tail: number;
 
   constructor(
     private readonly m: RingMemory,
     private readonly token: number,
   ) {
     this.cachedHead = Atomics.load(m.i32, HEAD);
-    this.tail = Atomics.load(m.i32, TAIL);
   }
 
   tryClaim(b: Outbox, from: number, to: number): number {
     const m = this.m;
     // Another Channel object of this thread may have published since (one producer at a time).
     let pos = Atomics.load(m.i32, TAIL);
-    this.tail = pos;
     let k = 0;
     for (let i = from; i < to; i++) {
       const frame = frameSize(b.len[i]!);
@@ -109,7 +105,6 @@ export class SingleProducer implements Producer {
     const end = (b.pos[last]! + frameSize(b.len[last]!)) | 0;
     // release: makes the frames (headers and payloads) visible to the consumer's load of tail.
     Atomics.store(m.i32, TAIL, end);
-    this.tail = end;
     signalData(m, k);
   }
 
