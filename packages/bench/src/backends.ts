@@ -17,7 +17,7 @@ import { rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Channel } from '@shmkit/channel';
+import { CHANNEL_LIMITS, Channel } from '@shmkit/channel';
 import { ShmkitError } from '@shmkit/core';
 import * as hdr from 'hdr-histogram-js';
 import { structBackend } from './backend-struct.js';
@@ -263,10 +263,10 @@ class FrameSession extends CallbackSession {
 // ---------------------------------------------------------------------------------------------
 // Channel sessions: the main side runs blocking (or async) loops over shmkit Channels.
 
-/** Ring bytes for messages of up to `max` encoded bytes: at least 1 MiB, and two messages. */
+/** Ring bytes for messages of up to `max` encoded bytes: at least 1 MiB, each message in one frame. */
 export function capacityFor(max: number): number {
   let c = 1 << 20;
-  while (c / 2 - 64 < max) c *= 2;
+  while (CHANNEL_LIMITS.maxFrameSize(c) < max) c *= 2;
   return c;
 }
 
