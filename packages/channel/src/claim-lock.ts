@@ -21,7 +21,7 @@
  * SKIP (after a PAD if it spans the wrap) and moves reserve there. The lock is held for a few
  * stores, never across a copy or a wait; the payload copy happens after step 6.
  */
-import type { Identity } from '@shmkit/core';
+import { type Identity, TOKEN_MASK } from '@shmkit/core';
 import {
   CLAIM_END,
   CLAIM_LOCK,
@@ -37,17 +37,45 @@ import { wake } from './wake.js';
 
 /** Spins between two liveness checks of a lock holder (a check reads /proc in processes). */
 const SPINS_PER_CHECK = 4096;
+/**
+ * How long a producer spins on a held lock before it gives up for now (its caller then waits in
+ * short sleeps, within its own timeout). A live holder keeps the lock for a few stores; one that
+ * keeps it this long is descheduled, or the word is corrupt, and spinning on would hang trySend.
+ */
+const PATIENCE_MS = 2;
 
-/** Takes the claim lock for `token`, spinning; takes it over from a holder that died. */
-export function lockClaim(m: RingMemory, identity: Identity, token: number): void {
+/** Spins of a retry after a claim already found the lock busy for PATIENCE_MS. */
+const IMPATIENT_SPINS = 256;
+
+/**
+ * Takes the claim lock for `token`, spinning; takes it over from a holder that died. Returns false
+ * when a live holder kept it for PATIENCE_MS (or IMPATIENT_SPINS when not `patient`: the caller
+ * already waited once and now retries between short sleeps).
+ */
+export function lockClaim(m: RingMemory, identity: Identity, token: number, patient: boolean): boolean {
   const i32 = m.i32;
+  let since = -1;
   for (let spins = 1; ; spins++) {
     // acquire: the holder's stores of reserve and claimEnd happen before its release of the lock.
     const holder = Atomics.compareExchange(i32, CLAIM_LOCK, 0, token);
-    if (holder === 0) return;
-    if (holder === token) throw corrupt('the claim lock is already held by this thread');
-    if (spins % SPINS_PER_CHECK === 0 && identity.livenessSliceMs !== Number.POSITIVE_INFINITY) {
-      if (!identity.isAlive(holder) && takeOver(m, holder, token)) return;
+    if (holder === 0) return true;
+    if (holder === token || holder < 0 || holder > TOKEN_MASK)
+      throw corrupt(`a claim lock held by ${holder === token ? 'this thread already' : holder}`);
+    if (!patient && spins >= IMPATIENT_SPINS) {
+      if (identity.livenessSliceMs !== Number.POSITIVE_INFINITY && !identity.isAlive(holder)) {
+        if (takeOver(m, holder, token)) return true;
+        continue;
+      }
+      return false;
+    }
+    if (spins % SPINS_PER_CHECK === 0) {
+      if (identity.livenessSliceMs !== Number.POSITIVE_INFINITY && !identity.isAlive(holder)) {
+        if (takeOver(m, holder, token)) return true;
+        continue;
+      }
+      const now = performance.now();
+      if (since < 0) since = now;
+      else if (now - since > PATIENCE_MS) return false;
     }
   }
 }

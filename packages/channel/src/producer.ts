@@ -115,6 +115,8 @@ export class SingleProducer implements Producer {
 
 export class MultiProducer implements Producer {
   private cachedHead: number;
+  /** Whether the last claim failed because another producer held the claim lock too long. */
+  lockBusy = false;
 
   constructor(
     private readonly m: RingMemory,
@@ -127,7 +129,8 @@ export class MultiProducer implements Producer {
   tryClaim(b: Outbox, from: number, to: number): number {
     const m = this.m;
     const i32 = m.i32;
-    lockClaim(m, this.identity, this.token);
+    this.lockBusy = !lockClaim(m, this.identity, this.token, !this.lockBusy);
+    if (this.lockBusy) return 0;
     try {
       // We hold the lock: nobody else writes reserve, and its room is ours to plan.
       const r = Atomics.load(i32, RESERVE);

@@ -31,12 +31,24 @@ export class Sender<T> {
     return NOT_YET;
   };
 
+  private readonly ctx: WaitContext;
+
   constructor(
     private readonly ring: RingMemory,
     private readonly codec: Codec<T>,
     private readonly identity: Identity,
-    private readonly ctx: WaitContext,
-  ) {}
+    ctx: WaitContext,
+  ) {
+    const sender = this;
+    // A claim that failed on a busy claim lock has no consumer to wake it: sleep in short slices.
+    this.ctx = {
+      ...ctx,
+      get sliceMs(): number {
+        const p = sender.producer;
+        return p instanceof MultiProducer && p.lockBusy ? 1 : ctx.sliceMs;
+      },
+    };
+  }
 
   private side(): Producer {
     if (this.producer === undefined) {
