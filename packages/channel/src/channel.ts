@@ -129,7 +129,7 @@ export type PollHandler = (buf: Uint8Array, offset: number, length: number) => v
  *
  * Blocking methods block the calling thread (use them in workers); async ones keep the event
  * loop running. Sending allocates nothing on the ring side; `recv` allocates the value it returns
- * (one Uint8Array with the bytes codec), `recvInto` and `poll` allocate nothing.
+ * (one Uint8Array with the bytes codec), `poll` allocates nothing, `recvInto` at most a transient view.
  *
  * @example
  * ```ts fragment
@@ -416,7 +416,8 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
 
   /**
    * Copies the next message's bytes (encoded, whatever the codec) into `target` and returns their
-   * length, blocking while the ring is empty. Allocates nothing. A message longer than `target`:
+   * length, blocking while the ring is empty. Allocates nothing up to 64 bytes (above, one small
+   * transient view for the copy). A message longer than `target`:
    * TOO_LARGE, and the message stays queued (receive it with a larger target).
    *
    * @example
