@@ -23,7 +23,6 @@ import {
   attach,
   bindNew,
   Deadline,
-  type Handle,
   invalidArgument,
   publishTag,
   type Region,
@@ -39,6 +38,12 @@ import {
   type WaitOptions,
   type WaitSteps,
 } from '@shmkit/core';
+import {
+  CHANNEL_LIMITS,
+  type ChannelHandle,
+  type ChannelOptions,
+  type PollHandler,
+} from './channel-options.js';
 import { type Codec, type CodecName, msgpackCodec, resolveCodec } from './codec.js';
 import {
   CAPACITY,
@@ -69,56 +74,10 @@ import {
 } from './layout.js';
 import { unregisterProducer } from './liveness.js';
 import { initStructures, SharedStructures, STRUCTURES_BYTES } from './msgpack-structures.js';
-import { NONE, Receiver, TOO_BIG } from './receiver.js';
+import { copyOut, NONE, Receiver, TOO_BIG } from './receiver.js';
 import { RingMemory } from './ring-memory.js';
 import { Sender } from './sender.js';
 import { NOT_YET, SpinPolicy, spinThenSleep, type WaitContext } from './wake.js';
-
-/** Limits of a Channel, exported once for every package that sizes channels. */
-export const CHANNEL_LIMITS = {
-  /** Smallest ring, bytes. */
-  minCapacity: MIN_CAPACITY,
-  /** Largest ring, bytes. */
-  maxCapacity: MAX_CAPACITY,
-  /** Bytes before the ring. */
-  headerBytes: HEADER_BYTES,
-  /** Default maxMessageSize (64 MiB). */
-  defaultMaxMessageSize: DEFAULT_MAX_MESSAGE,
-  /** Largest maxMessageSize. */
-  maxMaxMessageSize: MAX_MAX_MESSAGE,
-  /** The largest payload one frame of a ring of `capacity` bytes carries. */
-  maxFrameSize: maxFrameFor,
-} as const;
-
-/** Options of the Channel constructor. */
-export interface ChannelOptions<T> {
-  /** Bytes of the ring, a power of two from 256 to 2^30 (default 1 MiB). */
-  capacity?: number;
-  /** 'bytes' (default), 'utf8', 'msgpack', or a Codec object. */
-  codec?: CodecName | Codec<T>;
-  /** 'one' (default): a single thread sends at a time — the fast path, no lock. 'many': any number. */
-  producers?: 'one' | 'many';
-  /** 'one' (default): a single thread receives at a time. 'many': each message goes to exactly one receiver. */
-  consumers?: 'one' | 'many';
-  /**
-   * The largest message, in bytes (default 64 MiB, at most 2^30). Messages larger than one frame
-   * (half the ring) are split into frames and reassembled. Many-consumer channels do not split:
-   * there it is one frame, and larger messages are TOO_LARGE.
-   */
-  maxMessageSize?: number;
-  /** Bytes of an extension area at the end of the channel's memory (the msgpack codec's tables). */
-  extensionBytes?: number;
-  /** Place the channel in this region (at least Channel.byteLength(capacity, ...) bytes). */
-  region?: Region;
-}
-
-/** A channel's handle: the shared memory and the codec name. */
-export interface ChannelHandle extends Handle {
-  readonly codec: string;
-}
-
-/** The handler of {@link Channel.poll}: the message is `buf[offset, offset + length)`, valid during the call. */
-export type PollHandler = (buf: Uint8Array, offset: number, length: number) => void;
 
 /**
  * A channel of messages over shared memory: post `channel.handle` to a worker, attach with
@@ -814,14 +773,4 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   }
 }
 
-/** Below this many bytes a loop beats making a view for `set` (and allocates nothing). */
-const LOOP_COPY = 64;
-
-/** Copies `len` bytes of `src` from `off` to the start of `target` without `slice` on shared memory. */
-export function copyOut(src: Uint8Array, off: number, len: number, target: Uint8Array): void {
-  if (len <= LOOP_COPY) {
-    for (let i = 0; i < len; i++) target[i] = src[off + i]!;
-  } else {
-    target.set(src.subarray(off, off + len));
-  }
-}
+export { CHANNEL_LIMITS, type ChannelHandle, type ChannelOptions, type PollHandler };

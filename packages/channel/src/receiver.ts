@@ -184,3 +184,15 @@ export class Receiver<T> {
     this.ready.length = 0;
   }
 }
+
+/** Below this many bytes a loop beats making a view for `set` (and allocates nothing). */
+const LOOP_COPY = 64;
+
+/** Copies `len` bytes of `src` from `off` to the start of `target` without `slice` on shared memory. */
+export function copyOut(src: Uint8Array, off: number, len: number, target: Uint8Array): void {
+  if (len <= LOOP_COPY) {
+    for (let i = 0; i < len; i++) target[i] = src[off + i]!;
+  } else {
+    target.set(src.subarray(off, off + len));
+  }
+}
