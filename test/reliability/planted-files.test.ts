@@ -125,7 +125,7 @@ describe('header fields any process can write', () => {
     });
     expect(list.status, list.stderr).toBe(0);
     expect(list.stdout).toContain(name);
-    const inspect = spawnSync(process.execPath, [cli, 'segments', 'inspect', name], {
+    const inspect = spawnSync(process.execPath, [cli, 'segments', 'inspect', name, '--json'], {
       encoding: 'utf8',
       timeout: 30_000,
     });
