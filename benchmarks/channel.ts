@@ -6,7 +6,8 @@
  * Run: `npx tsx benchmarks/channel.ts [--quick] [--only=1,4]` (or `npm run bench:channel`, which
  * builds first; the benchmark reads packages/channel/dist). Prints one table per scenario with its
  * ratios, their targets and whether each was met, then a summary; writes
- * benchmarks/results/channel.json (every run's numbers, the ratios per rep, the machine).
+ * reports/channel.json, or benchmarks/results/channel.json with --save (every run's numbers, the
+ * ratios per rep, the machine).
  *
  * 1. Throughput, 64-byte Uint8Array messages, worker -> main thread:
  *    (a) Channel (bytes codec, one producer / one consumer, 1 MiB ring; main: blocking recv loop),
@@ -40,9 +41,8 @@
  *   worker floods an unbounded queue (a million messages of memory); the window is larger than
  *   what the Channel's ring holds, so it does not hold postMessage back. A Channel's memory is
  *   bounded by its ring.
- * - Workers are plain JavaScript passed as a string (`eval: true`) that imports the built
- *   @shmkit/channel (and ringbuf.js) by URL: on Node 20 a tsx loader does not reach a worker's
- *   entry module, and plain JS keeps the hot loops free of any transform. One worker serves every
+ * - The worker is benchmarks/lib/channel-worker.ts, started through lib/ts-worker.mjs (on Node
+ *   20 a tsx loader does not reach a worker's entry module by itself). One worker serves every
  *   round; a round starts on a shared GO word the worker spins on, and the clock runs on the main
  *   thread from GO to the last message verified. Throughput rounds also report CPU time of the
  *   whole process (both threads) per message.
@@ -52,12 +52,27 @@
  * - Every wait is bounded: Channel calls carry a timeout, hand-written spin loops check a
  *   deadline, postMessage rounds have a timer; a bug fails the run with a message, not a hang.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Channel, RingBuffer } from '@shmkit/channel';
 import * as hdr from 'hdr-histogram-js';
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
+import {
+  ACK,
+  CTL_BYTES,
+  DONE,
+  ERR,
+  ERR_TEXT,
+  GO,
+  MAGIC,
+  READY,
+  RING_DATA,
+  RING_HEAD,
+  RING_TAIL,
+  TS0,
+  WAIT_MS,
+} from './lib/channel-protocol.js';
+import { writeResult } from './lib/harness.js';
 
 const QUICK = process.argv.includes('--quick');
 /** `--only=1,4`: run only these scenarios (for investigations; the results file then lacks the rest). */
@@ -89,274 +104,17 @@ const RB_CAPACITY = 16_384;
 const SMALL_WINDOW = 16_384; // the 1 MiB ring holds 13,107 framed 64-byte messages
 const OBJECT_WINDOW = 16_384; // ... and about 9,000 framed msgpack objects
 const BIG_WINDOW = 8; // the 4 MiB ring holds 3 framed 1 MiB messages
-/** Upper bound on any single wait (a Channel call, a spin, a worker answer). */
-const WAIT_MS = 30_000;
 const WAIT = { timeout: WAIT_MS };
-const MAGIC = 0x5a5a5a5a;
-const TS0 = 1_700_000_000_000;
-
-// Control words, one 128-byte line each, in a fresh buffer per round.
-const READY = 0; // worker adds 1 when set up
-const GO = 32; // main sets 1: start
-const DONE = 64; // worker sets 1 when finished (or failed)
-const ACK = 96; // postMessage rounds: messages the main thread has received
-const ERR = 128; // worker sets 1 on failure, and the length of its error text at ERR + 1
-const ERR_TEXT = 5 * 128; // byte offset of that text (UTF-8)
-const ERR_TEXT_MAX = 2048;
-const CTL_BYTES = ERR_TEXT + ERR_TEXT_MAX;
-
-// The minimal ring of scenario 1(c): head and tail on separate lines, then the slots.
-const RING_HEAD = 0;
-const RING_TAIL = 32;
-const RING_DATA = 256;
-
-// ---------------------------------------------------------------------------------------------
-// Worker: plain JavaScript. Jobs arrive by message; DONE / ERR go back through shared memory.
-
-const workerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const T = ${WAIT_MS};
-const WAIT = { timeout: T };
-const MAGIC = ${MAGIC};
-const TS0 = ${TS0};
-Promise.all([import(workerData.channelUrl), import(workerData.ringbufUrl)]).then(([shm, rbjs]) => {
-  const { Channel, RingBuffer } = shm;
-  const RingBufJs = rbjs.RingBuffer;
-
-  function go(ctl) {
-    Atomics.add(ctl, ${READY}, 1);
-    Atomics.notify(ctl, ${READY});
-    const deadline = performance.now() + T;
-    let s = 0;
-    while (Atomics.load(ctl, ${GO}) === 0) {
-      if ((++s & 0xffff) === 0 && performance.now() > deadline) throw new Error('worker: no GO in time');
-    }
-  }
-  function finish(ctl) {
-    Atomics.store(ctl, ${DONE}, 1);
-    Atomics.notify(ctl, ${DONE});
-  }
-  function late(deadline, what) {
-    if (performance.now() > deadline) throw new Error('worker: ' + what + ' for ' + T + ' ms');
-  }
-  function payload(size) {
-    const p = new Uint8Array(size);
-    for (let k = 8; k < size; k++) p[k] = k & 255;
-    return p;
-  }
-
-  // ---- 1: 64-byte messages ----
-  function bytesChannel(ch, n, size) {
-    const p = payload(size);
-    const w = new Int32Array(p.buffer, 0, 2);
-    for (let i = 0; i < n; i++) {
-      w[0] = i;
-      w[1] = i ^ MAGIC;
-      ch.send(p, WAIT);
-    }
-  }
-  function bytesPost(ctl, n, size, win) {
-    const p = payload(size);
-    const w = new Int32Array(p.buffer, 0, 2);
-    const deadline = performance.now() + T;
-    let acked = 0;
-    for (let i = 0; i < n; i++) {
-      if (i - acked >= win) {
-        let s = 0;
-        while (i - (acked = Atomics.load(ctl, ${ACK})) >= win) {
-          if ((++s & 0xffff) === 0) late(deadline, 'postMessage window full');
-        }
-      }
-      w[0] = i;
-      w[1] = i ^ MAGIC;
-      parentPort.postMessage(p);
-    }
-  }
-  function bytesRing(sab, n, size, slots) {
-    const i32 = new Int32Array(sab, 0, ${RING_DATA / 4});
-    const u8 = new Uint8Array(sab, ${RING_DATA}, slots * size);
-    const mask = slots - 1;
-    const p = payload(size);
-    const w = new Int32Array(p.buffer, 0, 2);
-    const deadline = performance.now() + T;
-    let tail = 0;
-    let head = 0;
-    for (let i = 0; i < n; i++) {
-      w[0] = i;
-      w[1] = i ^ MAGIC;
-      if (tail - head === slots) {
-        let s = 0;
-        while (tail - (head = Atomics.load(i32, ${RING_HEAD})) === slots) {
-          if ((++s & 0xffff) === 0) late(deadline, 'ring full');
-        }
-      }
-      u8.set(p, (tail & mask) * size);
-      tail++;
-      Atomics.store(i32, ${RING_TAIL}, tail);
-    }
-  }
-
-  // ---- 2: objects ----
-  function obj(i) {
-    return {
-      id: i,
-      name: 'sensor-north-' + (i % 1000),
-      tags: ['alpha', 'beta', 'gamma', 'delta'],
-      score: i * 0.25,
-      ts: TS0 + i,
-    };
-  }
-  function objChannel(ch, n) {
-    for (let i = 0; i < n; i++) ch.send(obj(i), WAIT);
-  }
-  function objPost(ctl, n, win) {
-    const deadline = performance.now() + T;
-    let acked = 0;
-    for (let i = 0; i < n; i++) {
-      if (i - acked >= win) {
-        let s = 0;
-        while (i - (acked = Atomics.load(ctl, ${ACK})) >= win) {
-          if ((++s & 0xffff) === 0) late(deadline, 'postMessage window full');
-        }
-      }
-      parentPort.postMessage(obj(i));
-    }
-  }
-
-  // ---- 3: 1 MiB payloads, filled completely; first word i, last word i ^ MAGIC ----
-  function bigClaim(ch, n, size) {
-    const words = size >> 2;
-    for (let i = 0; i < n; i++) {
-      const v = ch.claim(size, WAIT);
-      const u = new Int32Array(v.buffer, v.byteOffset, words);
-      u.fill(i);
-      u[words - 1] = i ^ MAGIC;
-      ch.publish();
-    }
-  }
-  function bigPost(ctl, n, size, win) {
-    const words = size >> 2;
-    const deadline = performance.now() + T;
-    let acked = 0;
-    for (let i = 0; i < n; i++) {
-      if (i - acked >= win) {
-        let s = 0;
-        while (i - (acked = Atomics.load(ctl, ${ACK})) >= win) {
-          if ((++s & 0xffff) === 0) late(deadline, 'postMessage window full');
-        }
-      }
-      const ab = new ArrayBuffer(size);
-      const u = new Int32Array(ab);
-      u.fill(i);
-      u[words - 1] = i ^ MAGIC;
-      parentPort.postMessage(ab, [ab]);
-    }
-  }
-  function bigCopy(ch, n, size) {
-    const words = size >> 2;
-    const b = new Uint8Array(size);
-    const u = new Int32Array(b.buffer);
-    for (let i = 0; i < n; i++) {
-      u.fill(i);
-      u[words - 1] = i ^ MAGIC;
-      ch.send(b, WAIT);
-    }
-  }
-
-  // ---- 4: ping-pong; the worker always blocks ----
-  function pingPong(ping, pong, n) {
-    for (let i = 0; i < n; i++) pong.send(ping.recv(WAIT), WAIT);
-  }
-
-  // ---- 5: RingBuffer / ringbuf.js producers; two copies so that each call site stays monomorphic ----
-  function rbShmkit(rb, n, chunk) {
-    const c = new Float32Array(chunk);
-    const deadline = performance.now() + T;
-    for (let base = 0; base < n; base += chunk) {
-      for (let k = 0; k < chunk; k++) c[k] = (base + k) & 0xffff;
-      let off = 0;
-      let s = 0;
-      while (off < chunk) {
-        const w = rb.push(c, chunk - off, off);
-        if (w === 0 && (++s & 0xffff) === 0) late(deadline, 'RingBuffer full');
-        off += w;
-      }
-    }
-  }
-  function rbRingbufJs(rb, n, chunk) {
-    const c = new Float32Array(chunk);
-    const deadline = performance.now() + T;
-    for (let base = 0; base < n; base += chunk) {
-      for (let k = 0; k < chunk; k++) c[k] = (base + k) & 0xffff;
-      let off = 0;
-      let s = 0;
-      while (off < chunk) {
-        const w = rb.push(c, chunk - off, off);
-        if (w === 0 && (++s & 0xffff) === 0) late(deadline, 'ringbuf.js full');
-        off += w;
-      }
-    }
-  }
-
-  let echoLeft = 0;
-  let echoCtl = null;
-  parentPort.on('message', (job) => {
-    if (echoLeft > 0 && job instanceof Uint8Array) {
-      parentPort.postMessage(job);
-      if (--echoLeft === 0) finish(echoCtl);
-      return;
-    }
-    const ctl = job.ctl;
-    try {
-      switch (job.kind) {
-        case 'bytes-channel': { const ch = Channel.from(job.handle); go(ctl); bytesChannel(ch, job.n, job.size); break; }
-        case 'bytes-post': go(ctl); bytesPost(ctl, job.n, job.size, job.window); break;
-        case 'bytes-ring': go(ctl); bytesRing(job.sab, job.n, job.size, job.slots); break;
-        case 'obj-channel': { const ch = Channel.from(job.handle); go(ctl); objChannel(ch, job.n); break; }
-        case 'obj-post': go(ctl); objPost(ctl, job.n, job.window); break;
-        case 'big-claim': { const ch = Channel.from(job.handle); go(ctl); bigClaim(ch, job.n, job.size); break; }
-        case 'big-post': go(ctl); bigPost(ctl, job.n, job.size, job.window); break;
-        case 'big-copy': { const ch = Channel.from(job.handle); go(ctl); bigCopy(ch, job.n, job.size); break; }
-        case 'pp-channel': {
-          const ping = Channel.from(job.ping);
-          const pong = Channel.from(job.pong);
-          Atomics.add(ctl, ${READY}, 1);
-          Atomics.notify(ctl, ${READY});
-          pingPong(ping, pong, job.n);
-          break;
-        }
-        case 'pp-post':
-          echoLeft = job.n;
-          echoCtl = ctl;
-          Atomics.add(ctl, ${READY}, 1);
-          Atomics.notify(ctl, ${READY});
-          return;
-        case 'rb-shmkit': go(ctl); rbShmkit(new RingBuffer(job.sab, Float32Array), job.n, job.chunk); break;
-        case 'rb-ringbufjs': go(ctl); rbRingbufJs(new RingBufJs(job.sab, Float32Array), job.n, job.chunk); break;
-        default: throw new Error('worker: unknown job ' + job.kind);
-      }
-      finish(ctl);
-    } catch (e) {
-      // The main thread may be blocked in a wait: leave the reason where it can read it.
-      const text = new TextEncoder().encode(String((e && e.stack) || e)).subarray(0, ${ERR_TEXT_MAX});
-      new Uint8Array(ctl.buffer, ${ERR_TEXT}, ${ERR_TEXT_MAX}).set(text);
-      Atomics.store(ctl, ${ERR} + 1, text.length);
-      Atomics.store(ctl, ${ERR}, 1);
-      finish(ctl);
-      throw e;
-    }
-  });
-  parentPort.postMessage('ready');
-});
-`;
 
 /** The worker, and what made it fail (its 'error' event), if anything did. */
 class BenchWorker {
   readonly w: Worker;
   failure: Error | undefined;
 
-  constructor(channelUrl: string, ringbufUrl: string) {
-    this.w = new Worker(workerSource, { eval: true, workerData: { channelUrl, ringbufUrl } });
+  constructor() {
+    this.w = new Worker(new URL('./lib/ts-worker.mjs', import.meta.url), {
+      workerData: { fixture: new URL('./lib/channel-worker.ts', import.meta.url).href },
+    });
     this.w.on('error', (e) => {
       this.failure = e;
     });
@@ -1276,7 +1034,7 @@ async function main(): Promise<void> {
   console.log(`median of ${REPS} reps after a warm-up, backends alternating; every message verified\n`);
   const t0 = performance.now();
 
-  const wk = new BenchWorker(import.meta.resolve('@shmkit/channel'), import.meta.resolve('ringbuf.js'));
+  const wk = new BenchWorker();
   try {
     await wk.ready();
     const results: Record<string, unknown> = {};
@@ -1332,10 +1090,7 @@ async function main(): Promise<void> {
       loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
       seconds,
     };
-    const dir = new URL('./results/', import.meta.url);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(new URL('channel.json', dir), `${JSON.stringify(report, null, 2)}\n`);
-    console.log('results written to benchmarks/results/channel.json');
+    console.log(`results written to ${writeResult('channel.json', `${JSON.stringify(report, null, 2)}\n`)}`);
   } finally {
     await wk.w.terminate();
   }

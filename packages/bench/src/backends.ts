@@ -17,13 +17,13 @@ import { rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Channel } from '@shmkit/channel';
+import { CHANNEL_LIMITS, Channel } from '@shmkit/channel';
 import { ShmkitError } from '@shmkit/core';
 import * as hdr from 'hdr-histogram-js';
 import { structBackend } from './backend-struct.js';
 import { type Peer, type PeerLink, startChildPeer, startThreadPeer } from './link.js';
 import { MessageMaker, Verifier } from './payload.js';
-import { type Control, PIPE_IN, PIPE_OUT, type WireSpec } from './protocol.js';
+import { BATCH, type Control, PIPE_IN, PIPE_OUT, type WireSpec } from './protocol.js';
 import { loadSegment, type SegmentLike, type SegmentStatic } from './segment-api.js';
 import type { BackendId, Pattern, PayloadKind, Where } from './types.js';
 import { FrameReader, familyOf, frame, type WireCodec, type WireFamily, wireCodec } from './wire.js';
@@ -263,10 +263,10 @@ class FrameSession extends CallbackSession {
 // ---------------------------------------------------------------------------------------------
 // Channel sessions: the main side runs blocking (or async) loops over shmkit Channels.
 
-/** Ring bytes for messages of up to `max` encoded bytes: at least 1 MiB, and two messages. */
+/** Ring bytes for messages of up to `max` encoded bytes: at least 1 MiB, each message in one frame. */
 export function capacityFor(max: number): number {
   let c = 1 << 20;
-  while (c / 2 - 64 < max) c *= 2;
+  while (CHANNEL_LIMITS.maxFrameSize(c) < max) c *= 2;
   return c;
 }
 
@@ -297,6 +297,8 @@ class ChannelSession implements Session {
     private readonly where: Where,
     private readonly useAsync: boolean,
     private readonly segments: SegmentStatic | undefined,
+    /** shmkit-*-batch: streams are received with recvMany (the peer sends with sendMany). */
+    private readonly batch = false,
   ) {}
 
   get usable(): boolean {
@@ -354,7 +356,13 @@ class ChannelSession implements Session {
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     link.send({ shmkit$: 'go' });
-    if (this.useAsync) for (let i = 0; i < n; i++) v.accept(await ch.recvAsync(wait));
+    if (this.batch) {
+      for (let got = 0; got < n; ) {
+        const ms = ch.recvMany(Math.min(BATCH, n - got), wait);
+        for (const m of ms) v.accept(m);
+        got += ms.length;
+      }
+    } else if (this.useAsync) for (let i = 0; i < n; i++) v.accept(await ch.recvAsync(wait));
     else for (let i = 0; i < n; i++) v.accept(ch.recv(wait));
     const elapsedMs = performance.now() - start;
     const done = await link.expect('done', spec.timeoutMs);
@@ -410,7 +418,7 @@ class ChannelSession implements Session {
 
 const always = async (): Promise<undefined> => undefined;
 
-async function openFrame(id: 'uds' | 'tcp' | 'pipe'): Promise<Session> {
+async function openFrame(id: 'uds' | 'uds-batched' | 'tcp' | 'pipe'): Promise<Session> {
   if (id === 'pipe') {
     const peer = await startChildPeer(id, { extraStdio: ['pipe', 'pipe'] });
     const stdio = peer.child!.stdio as unknown as net.Socket[];
@@ -419,7 +427,7 @@ async function openFrame(id: 'uds' | 'tcp' | 'pipe'): Promise<Session> {
   }
   const server = net.createServer();
   const sockPath =
-    id === 'uds'
+    id === 'uds' || id === 'uds-batched'
       ? path.join(os.tmpdir(), `shmkit-bench-${process.pid}-${randomBytes(4).toString('hex')}.sock`)
       : undefined;
   const removeSocket = (): void => {
@@ -501,6 +509,12 @@ const BACKENDS: Record<BackendId, Backend> = {
       ),
   ),
   uds: backend('uds', 'process', 'UNIX domain socket, length-prefixed frames', () => openFrame('uds')),
+  'uds-batched': backend(
+    'uds-batched',
+    'process',
+    'UNIX domain socket, many length-prefixed frames per write (the best a socket does)',
+    () => openFrame('uds-batched'),
+  ),
   tcp: backend('tcp', 'process', 'TCP on 127.0.0.1 (TCP_NODELAY), length-prefixed frames', () =>
     openFrame('tcp'),
   ),
@@ -520,6 +534,33 @@ const BACKENDS: Record<BackendId, Backend> = {
     async () => new ChannelSession(await startThreadPeer('shmkit-thread-async'), 'thread', true, undefined),
   ),
   'shmkit-thread-struct': structBackend,
+  'shmkit-thread-batch': backend(
+    'shmkit-thread-batch',
+    'thread',
+    'shmkit Channel over a SharedArrayBuffer, sendMany/recvMany batches',
+    async () =>
+      new ChannelSession(await startThreadPeer('shmkit-thread-batch'), 'thread', false, undefined, true),
+  ),
+  'shmkit-process-batch': backend(
+    'shmkit-process-batch',
+    'process',
+    'shmkit Channel in a named shared-memory Segment, sendMany/recvMany batches',
+    async () => {
+      const loaded = await loadSegment();
+      if (!loaded.ok) throw new Error(loaded.reason);
+      return new ChannelSession(
+        await startChildPeer('shmkit-process-batch'),
+        'process',
+        false,
+        loaded.value,
+        true,
+      );
+    },
+    async () => {
+      const loaded = await loadSegment();
+      return loaded.ok ? undefined : loaded.reason;
+    },
+  ),
   'shmkit-process': backend(
     'shmkit-process',
     'process',

@@ -11,6 +11,7 @@ import { Channel } from '@shmkit/channel';
 import { runStructPeer } from './backend-struct.js';
 import { MessageMaker } from './payload.js';
 import {
+  BATCH,
   type Control,
   ENV_ADDRESS,
   ENV_BACKEND,
@@ -30,6 +31,8 @@ interface Path {
   control(m: Control): void;
   /** One data message; a promise when the caller must wait before sending more. */
   send(w: unknown): Promise<void> | undefined;
+  /** Writes what send buffered (uds-batched coalesces frames); a promise when it must drain. */
+  flush?(): Promise<void> | undefined;
 }
 
 /** The per-run state of a peer. */
@@ -80,6 +83,8 @@ class MessagePeer {
           const wait = this.path.send(codec.encode(maker.make(i)));
           if (wait !== undefined) await wait;
         }
+        const drained = this.path.flush?.();
+        if (drained !== undefined) await drained;
         this.path.control({ shmkit$: 'done', cpuUs: run.cpuUs() });
         return;
       }
@@ -98,6 +103,7 @@ class MessagePeer {
     if (run.spec.pattern !== 'rtt') throw new Error('data arrived during a stream run');
     run.echoed++;
     void this.path.send(run.codec.encode(run.codec.decode(w)));
+    void this.path.flush?.();
   }
 
   private need(): PeerRun {
@@ -133,7 +139,8 @@ class ChannelPeer {
         if (run.spec.pattern === 'stream') {
           const ch = this.data!;
           const maker = run.maker;
-          for (let i = 0; i < n; i++) ch.send(maker.make(i), wait);
+          if (this.backend.endsWith('-batch')) sendBatches(ch, maker, n, wait);
+          else for (let i = 0; i < n; i++) ch.send(maker.make(i), wait);
           this.control({ shmkit$: 'done', cpuUs: run.cpuUs() });
         } else {
           this.control({ shmkit$: 'going' });
@@ -187,6 +194,55 @@ class ChannelPeer {
     if (this.run === undefined) throw new Error('no run prepared');
     return this.run;
   }
+}
+
+/** sendMany in batches of BATCH; bytes messages are copied out of the maker's reused scratch. */
+function sendBatches(ch: Channel<unknown>, maker: MessageMaker, n: number, wait: { timeout: number }): void {
+  const pool =
+    maker.kind === 'bytes' ? Array.from({ length: BATCH }, () => new Uint8Array(maker.scratch!.length)) : [];
+  const batch: unknown[] = [];
+  for (let i = 0; i < n; ) {
+    batch.length = 0;
+    for (let k = 0; k < BATCH && i < n; k++, i++) {
+      if (maker.kind === 'bytes') {
+        pool[k]!.set(maker.make(i) as Uint8Array);
+        batch.push(pool[k]);
+      } else batch.push(maker.make(i));
+    }
+    ch.sendMany(batch, wait);
+  }
+}
+
+/** uds-batched: frames gathered and written 64 KiB at a time (one syscall for many messages). */
+function coalescing(control: (m: Control) => void, output: net.Socket): Path {
+  const LIMIT = 64 << 10;
+  let chunk = Buffer.allocUnsafe(LIMIT);
+  let used = 0;
+  const flush = (): Promise<void> | undefined => {
+    if (used === 0) return undefined;
+    // The socket keeps the chunk until written: the next frames go to a new one.
+    const full = chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(LIMIT);
+    used = 0;
+    return output.write(full) ? undefined : drained(output);
+  };
+  return {
+    control,
+    send: (w) => {
+      const p = w as Uint8Array;
+      let wait: Promise<void> | undefined;
+      if (used + 4 + p.length > LIMIT) wait = flush();
+      if (4 + p.length > LIMIT) {
+        const big = output.write(frame(p)) ? undefined : drained(output);
+        return wait ?? big;
+      }
+      chunk.writeUInt32LE(p.length, used);
+      chunk.set(p, used + 4);
+      used += 4 + p.length;
+      return wait;
+    },
+    flush,
+  };
 }
 
 function errorText(e: unknown): string {
@@ -264,10 +320,12 @@ export async function runChildPeer(): Promise<void> {
     onControl = sequential((m) => peer.onControl(m), report);
   } else if (family === 'frame') {
     const { input, output } = await connect(backend);
-    const peer = new MessagePeer(backend, {
-      control,
-      send: (w) => (output.write(frame(w as Uint8Array)) ? undefined : drained(output)),
-    });
+    const peer = new MessagePeer(
+      backend,
+      backend === 'uds-batched'
+        ? coalescing(control, output)
+        : { control, send: (w) => (output.write(frame(w as Uint8Array)) ? undefined : drained(output)) },
+    );
     const reader = new FrameReader((payload) => peer.onData(payload));
     input.on('data', (chunk: Buffer) => {
       try {

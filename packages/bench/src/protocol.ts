@@ -64,3 +64,6 @@ export interface ThreadPeerData {
 /** Child fds of the pipe backend: the child writes to PIPE_OUT and reads PIPE_IN. */
 export const PIPE_OUT = 4;
 export const PIPE_IN = 5;
+
+/** Messages per batch of the *-batch backends (sendMany on the peer, recvMany on the main side). */
+export const BATCH = 64;

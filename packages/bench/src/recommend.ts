@@ -6,12 +6,19 @@ import { type MeasureOptions, measure } from './measure.js';
 import { formatCount, sig } from './report.js';
 import type { BackendId, BenchReport, BenchResult, Pattern, Skipped, Where } from './types.js';
 
-export const THREAD_BACKENDS: readonly BackendId[] = ['shmkit-thread', 'shmkit-thread-async', 'postmessage'];
+export const THREAD_BACKENDS: readonly BackendId[] = [
+  'shmkit-thread',
+  'shmkit-thread-batch',
+  'shmkit-thread-async',
+  'postmessage',
+];
 export const PROCESS_BACKENDS: readonly BackendId[] = [
   'shmkit-process',
+  'shmkit-process-batch',
   'child-ipc-advanced',
   'child-ipc-json',
   'uds',
+  'uds-batched',
   'tcp',
   'pipe',
 ];
@@ -34,6 +41,11 @@ export const TRAITS: Record<BackendId, string> = {
   pipe: "a child's stdio pipes: no address to manage, parent and child only; you write the framing",
   'shmkit-process':
     'named shared-memory segment: no kernel copy, blocking send/recv; needs the native addon (Linux)',
+  'uds-batched':
+    'UNIX socket writing many frames per syscall: the most a socket does, at the cost of latency',
+  'shmkit-thread-batch': 'shared-memory ring with sendMany/recvMany: one index update and wake per batch',
+  'shmkit-process-batch':
+    'named shared-memory segment with sendMany/recvMany batches; needs the native addon (Linux)',
 };
 
 export interface RecommendOptions {
@@ -52,6 +64,8 @@ export interface Ranked {
   backend: BackendId;
   result: BenchResult;
   reason: string;
+  /** The backend ranked next to this one (before it, or for the first, after it) that it ties with. */
+  tiedWith?: BackendId;
 }
 
 export interface Recommendation {
@@ -83,12 +97,19 @@ export async function recommend(o: RecommendOptions): Promise<Recommendation> {
   const score = (r: BenchResult): number =>
     o.pattern === 'stream' ? -(r.msgsPerSec ?? 0) : (r.rttP50Us ?? Infinity);
   ok.sort((a, b) => score(a) - score(b));
-  const ranked = ok.map((r, i) => ({
-    rank: i + 1,
-    backend: r.backend,
-    result: r,
-    reason: reason(r, i, ok, o.pattern),
-  }));
+  const ranked = ok.map((r, i): Ranked => {
+    const other = i === 0 ? ok[1] : ok[i - 1];
+    const tie = other !== undefined && ties(r, other);
+    return {
+      rank: i + 1,
+      backend: r.backend,
+      result: r,
+      reason: tie
+        ? `a tie with ${other.backend} (within this run's noise); ${TRAITS[r.backend]}`
+        : reason(r, i, ok, o.pattern),
+      ...(tie ? { tiedWith: other.backend } : {}),
+    };
+  });
   return {
     pattern: o.pattern,
     payload,
@@ -99,6 +120,17 @@ export async function recommend(o: RecommendOptions): Promise<Recommendation> {
     unavailable: report.skipped,
     report,
   };
+}
+
+/**
+ * Whether two results are within the run's noise: the ranges of their timed repetitions
+ * (msgs/s, or round trips/s) overlap, so another run could as well rank them the other way.
+ */
+export function ties(a: BenchResult, b: BenchResult): boolean {
+  if (a.samples.length === 0 || b.samples.length === 0) return false;
+  const lo = (s: number[]): number => Math.min(...s);
+  const hi = (s: number[]): number => Math.max(...s);
+  return lo(a.samples) <= hi(b.samples) && lo(b.samples) <= hi(a.samples);
 }
 
 function reason(r: BenchResult, i: number, all: BenchResult[], pattern: Pattern): string {

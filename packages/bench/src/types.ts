@@ -19,7 +19,13 @@ export const BACKEND_IDS = [
  * Backends measured besides the contract's: `shmkit-thread-async` is `shmkit-thread` with the main
  * thread receiving through `recvAsync`/`sendAsync` (event loop free) instead of blocking calls.
  */
-export const EXTRA_BACKEND_IDS = ['shmkit-thread-async', 'shmkit-thread-struct'] as const;
+export const EXTRA_BACKEND_IDS = [
+  'shmkit-thread-async',
+  'shmkit-thread-struct',
+  'uds-batched',
+  'shmkit-thread-batch',
+  'shmkit-process-batch',
+] as const;
 
 /** Every backend id `measure` and the CLI accept. */
 export const ALL_BACKEND_IDS = [...BACKEND_IDS, ...EXTRA_BACKEND_IDS] as const;

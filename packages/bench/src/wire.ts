@@ -25,6 +25,7 @@ export function familyOf(id: BackendId): WireFamily {
     case 'child-ipc-json':
       return 'json';
     case 'uds':
+    case 'uds-batched':
     case 'tcp':
     case 'pipe':
       return 'frame';

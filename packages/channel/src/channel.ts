@@ -1,20 +1,28 @@
 /**
  * Channel: messages between threads (and, in a segment, processes) through a framed byte ring.
- * See layout.ts for the memory layout, producer.ts / consumer.ts for the ring algorithms.
  *
- * Waiting: a receiver that finds nothing spins briefly, then registers in `recvSleepers`, tries
- * once more, and sleeps on `dataSignal` with the value it read before its first try. A producer
- * that publishes bumps the signal only when a receiver is registered, so the fast path never
- * wakes anyone (and never makes a system call). The second try after registering closes the
- * race with a publish that happened just before the registration. Senders wait for room the same
- * way on `spaceSignal` / `sendSleepers`.
+ * Where each job lives:
+ * - layout.ts       the bytes: header words, frame header, kinds (docs/format.md mirrors it)
+ * - ring-memory.ts  validated geometry and the frame-header reader
+ * - producer.ts     one/many producers: claim, publish (claim-lock.ts: the many-producer lock)
+ * - consumer.ts     one/many consumers: take, release (marks for many consumers)
+ * - sender.ts       encoding, fragmentation, send batches;  receiver.ts: decoding, reassembly,
+ *                   recvInto/poll, repairs after a dead peer
+ * - wake.ts         the spin-then-sleep protocol and its ordering argument
+ * - liveness.ts     producer registry, PEER_DEAD, dead producers' frames
+ *
+ * | producers | consumers | producer side   | consumer side  |
+ * |-----------|-----------|-----------------|----------------|
+ * | one       | one       | SingleProducer  | SingleConsumer |
+ * | many      | one       | MultiProducer   | SingleConsumer |
+ * | one       | many      | SingleProducer  | MultiConsumer  |
+ * | many      | many      | MultiProducer   | MultiConsumer  |
  */
 import {
   type AsyncWaitOptions,
   attach,
   bindNew,
   Deadline,
-  type Handle,
   invalidArgument,
   publishTag,
   type Region,
@@ -24,20 +32,28 @@ import {
   SharedObject,
   ShmkitError,
   throwIfAborted,
-  timeoutError,
   validateAsyncOptions,
   validateInteger,
   validateWaitOptions,
   type WaitOptions,
   type WaitSteps,
 } from '@shmkit/core';
+import {
+  CHANNEL_LIMITS,
+  type ChannelHandle,
+  type ChannelOptions,
+  type PollHandler,
+} from './channel-options.js';
 import { type Codec, type CodecName, msgpackCodec, resolveCodec } from './codec.js';
-import { type Consumer, MultiConsumer, releaseDeadClaim, SingleConsumer } from './consumer.js';
 import {
   CAPACITY,
   CHANNEL_TAG,
   CLOSED,
   DATA_SIGNAL,
+  DEFAULT_MAX_MESSAGE,
+  EXT_BYTES,
+  EXT_OFFSET,
+  extensionOffset,
   FLAG_MANY_CONSUMERS,
   FLAG_MANY_PRODUCERS,
   FLAG_STRUCTURES,
@@ -45,51 +61,23 @@ import {
   HEADER_BYTES,
   LAYOUT_VERSION,
   MAX_CAPACITY,
+  MAX_FRAME,
+  MAX_MAX_MESSAGE,
   MAX_MESSAGE,
   MIN_CAPACITY,
   marksBytes,
-  maxMessageFor,
+  maxFrameFor,
   RECV_SLEEPERS,
   SEND_SLEEPERS,
   SPACE_SIGNAL,
   VERSION,
 } from './layout.js';
-import { producersDead, registerProducer, skipDeadClaim, unregisterProducer } from './liveness.js';
+import { unregisterProducer } from './liveness.js';
 import { initStructures, SharedStructures, STRUCTURES_BYTES } from './msgpack-structures.js';
-import { MultiProducer, type Producer, SingleProducer } from './producer.js';
-import { type FrameInfo, RingMemory } from './ring-memory.js';
-
-/**
- * How long a waiting sender or receiver keeps trying before it sleeps. Waking a sleeper costs a
- * system call on each side and tens of microseconds here, while a peer running on another core
- * answers within a few microseconds: spinning first keeps ping-pong traffic awake. The budget
- * adapts per Channel object (halved after a wait that had to sleep, grown back after one the spin
- * caught): when the cores are oversubscribed, spinning only delays the peer it waits for, and a
- * fixed budget shorter than a wake-up makes every hop pay two wake-ups.
- * The clock is read every SPIN_CHECK tries.
- */
-const SPIN_MAX_MS = 0.2;
-const SPIN_MIN_MS = 0.005;
-const SPIN_CHECK = 64;
-
-/** Options of the Channel constructor. */
-export interface ChannelOptions<T> {
-  /** Bytes of the ring, a power of two from 256 to 2^30 (default 1 MiB). Messages up to half of it fit. */
-  capacity?: number;
-  /** 'bytes' (default), 'utf8', 'msgpack', or a Codec object. */
-  codec?: CodecName | Codec<T>;
-  /** 'one' (default): a single thread sends at a time — the fast path, no CAS. 'many': any number. */
-  producers?: 'one' | 'many';
-  /** 'one' (default): a single thread receives at a time. 'many': each message goes to exactly one receiver. */
-  consumers?: 'one' | 'many';
-  /** Place the channel in this region (at least Channel.byteLength(capacity) bytes). */
-  region?: Region;
-}
-
-/** A channel's handle: the shared memory and the codec name. */
-export interface ChannelHandle extends Handle {
-  readonly codec: string;
-}
+import { copyOut, NONE, Receiver, TOO_BIG } from './receiver.js';
+import { RingMemory } from './ring-memory.js';
+import { Sender } from './sender.js';
+import { NOT_YET, SpinPolicy, spinThenSleep, type WaitContext } from './wake.js';
 
 /**
  * A channel of messages over shared memory: post `channel.handle` to a worker, attach with
@@ -99,30 +87,32 @@ export interface ChannelHandle extends Handle {
  * after which they get CLOSED.
  *
  * Blocking methods block the calling thread (use them in workers); async ones keep the event
- * loop running. Send and receive allocate nothing on the ring side; `recv` returns a value the
- * receiver owns (the codec copies it out of the ring).
+ * loop running. Sending allocates nothing on the ring side; `recv` allocates the value it returns
+ * (one Uint8Array with the bytes codec), `poll` allocates nothing, `recvInto` at most a transient view.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * const ch = new Channel<string>({ codec: 'utf8' });
  * new Worker('./consumer.js', { workerData: ch.handle }); // there: Channel.from(workerData)
  * ch.send('hello');
  * ch.close();
  * ```
  */
-export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterable<T> {
+export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterable<T>, Disposable {
   /** Bytes before the ring. */
   static readonly HEADER_BYTES = HEADER_BYTES;
 
   declare private codec: Codec<T>;
   declare private ring: RingMemory;
-  declare private producer: Producer | undefined;
-  declare private consumer: Consumer | undefined;
-  declare private frame: FrameInfo;
+  declare private tx: Sender<T>;
+  declare private rx: Receiver<T>;
+  declare private recvCtx: WaitContext;
+  declare private recvPolicy: SpinPolicy;
   /** Payload offset and length of the outstanding zero-copy claim, or -1. */
   declare private claimed: number;
   declare private claimedLen: number;
   declare private peeked: boolean;
+  declare private takeFn: () => T | typeof NOT_YET;
 
   constructor(o?: ChannelOptions<T>) {
     const capacity = validateInteger(o?.capacity ?? 1 << 20, 'capacity', MIN_CAPACITY, MAX_CAPACITY);
@@ -132,10 +122,22 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const consumers = o?.consumers ?? 'one';
     if (producers !== 'one' && producers !== 'many') invalidArgument(`producers must be 'one' or 'many'`);
     if (consumers !== 'one' && consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
+    const maxFrame = maxFrameFor(capacity);
+    let maxMessage = validateInteger(
+      o?.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
+      'maxMessageSize',
+      1,
+      MAX_MAX_MESSAGE,
+    );
+    if (maxMessage < maxFrame || consumers === 'many') maxMessage = maxFrame;
+    // The built-in msgpack codec keeps its record structures in the extension area.
+    const structures = o?.codec === 'msgpack';
+    const ext = structures
+      ? STRUCTURES_BYTES
+      : (validateInteger(o?.extensionBytes ?? 0, 'extensionBytes', 0, MAX_CAPACITY) + 15) & ~15;
     const codec = resolveCodec<T>(o?.codec);
     super();
-    const structures = o?.codec === 'msgpack';
-    const region = bindNew(this, Channel.byteLength(capacity, { consumers, codec: o?.codec }), o?.region);
+    const region = bindNew(this, Channel.byteLength(capacity, { consumers, extensionBytes: ext }), o?.region);
     const i32 = this.i32;
     Atomics.store(i32, VERSION, LAYOUT_VERSION);
     Atomics.store(i32, CAPACITY, capacity);
@@ -146,8 +148,12 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
         (consumers === 'many' ? FLAG_MANY_CONSUMERS : 0) |
         (structures ? FLAG_STRUCTURES : 0),
     );
-    if (structures) initStructures(region.buffer, region.byteOffset + structuresAt(capacity, consumers));
-    Atomics.store(i32, MAX_MESSAGE, maxMessageFor(capacity));
+    if (structures)
+      initStructures(region.buffer, region.byteOffset + extensionOffset(capacity, consumers === 'many'));
+    Atomics.store(i32, MAX_MESSAGE, maxMessage);
+    Atomics.store(i32, MAX_FRAME, maxFrame);
+    Atomics.store(i32, EXT_OFFSET, ext === 0 ? 0 : extensionOffset(capacity, consumers === 'many'));
+    Atomics.store(i32, EXT_BYTES, ext);
     if (consumers === 'many') {
       // Marks start odd: "not released" for every position (positions are multiples of 16).
       new Int32Array(
@@ -156,19 +162,25 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
         marksBytes(capacity) / 4,
       ).fill(1);
     }
+    // SYNC POINT (write): the tag is published last; attach() reads it before any other word.
     publishTag(region, CHANNEL_TAG);
     this.setup(codec);
   }
 
   /**
-   * Bytes a channel with a ring of `capacity` bytes occupies (more with many consumers, and with
-   * codec 'msgpack', whose record structures live beside the ring).
+   * Bytes a channel with a ring of `capacity` bytes occupies: more with many consumers (release
+   * marks), with codec 'msgpack' (its record structures table) or with an extension area.
    */
   static byteLength(
     capacity: number,
-    o?: { consumers?: 'one' | 'many'; codec?: CodecName | string | Codec<unknown> | undefined },
+    o?: {
+      consumers?: 'one' | 'many';
+      codec?: CodecName | Codec<unknown> | string | undefined;
+      extensionBytes?: number;
+    },
   ): number {
-    return structuresAt(capacity, o?.consumers ?? 'one') + (o?.codec === 'msgpack' ? STRUCTURES_BYTES : 0);
+    const ext = o?.codec === 'msgpack' ? STRUCTURES_BYTES : ((o?.extensionBytes ?? 0) + 15) & ~15;
+    return extensionOffset(capacity, o?.consumers === 'many') + ext;
   }
 
   /**
@@ -191,6 +203,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   /** Attaches to a channel already initialized in `region`. */
   static attach<T = Uint8Array>(region: Region, o?: { codec?: CodecName | Codec<T> }): Channel<T> {
     const ch = attach(Channel, region, CHANNEL_TAG, HEADER_BYTES, 'Channel') as Channel<T>;
+    // SYNC POINT (read): the tag was checked by attach(); the version was stored before it.
     const version = Atomics.load(ch.i32, VERSION);
     if (version !== LAYOUT_VERSION) {
       throw new ShmkitError(
@@ -215,43 +228,54 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     return this.ring.capacity;
   }
 
-  /** The largest message (encoded bytes) that fits in one frame; larger ones are TOO_LARGE. */
+  /** The largest message (encoded bytes); larger ones are TOO_LARGE. */
   get maxMessageSize(): number {
     return this.ring.maxMessage;
   }
 
-  /** Whether close() was called (by any thread). */
+  /** The largest message that travels in one frame (half the ring, less a header); peek and claim stop here. */
+  get maxFrameSize(): number {
+    return this.ring.maxFrame;
+  }
+
+  /** The extension area (extensionBytes at creation), or undefined. The channel never touches it. */
+  get extension(): Uint8Array | undefined {
+    return this.ring.extension;
+  }
+
+  /** Whether close() was called (by any thread). The value can be late: another thread may close right after. */
   get closed(): boolean {
     return Atomics.load(this.i32, CLOSED) !== 0;
   }
 
   // ---- sending ----
 
-  /** Sends `value`, blocking while the ring is full. CLOSED after close(); TOO_LARGE past maxMessageSize. */
+  /**
+   * Sends `value`, blocking while the ring is full. A message larger than one frame is sent in
+   * fragments as room comes free. CLOSED after close(); TOO_LARGE past maxMessageSize.
+   */
   send(value: T, o?: WaitOptions): void {
     const timeout = validateWaitOptions(o);
     this.checkIdleProducer();
-    const bytes = this.prepare(value);
-    const len = bytes === undefined ? this.directLength : bytes.length;
-    const off = this.closedOrClaim(len);
-    if (off >= 0) this.fill(value, bytes, off, len);
-    else
-      runBlocking(
-        this.claimSteps(len, new Deadline(timeout), (at) => this.fill(value, bytes, at, len)),
-        this.waiter,
-        this.i32,
-      );
+    const tx = this.tx;
+    const bytes = tx.prepare(value);
+    if (tx.fragmented(bytes)) {
+      runBlocking(tx.fragmentSteps(bytes!, new Deadline(timeout)), this.waiter, this.i32);
+      return;
+    }
+    if (tx.tryOne(value, bytes)) return;
+    runBlocking(tx.oneSteps(value, bytes, new Deadline(timeout)), this.waiter, this.i32);
   }
 
-  /** Sends `value` if the ring has room now; false if it is full. CLOSED after close(). */
+  /**
+   * Sends `value` if the ring has room for all of it now; false if not. CLOSED after close();
+   * TOO_LARGE for a message whose frames cannot fit the ring at once (use send).
+   */
   trySend(value: T): boolean {
     this.checkIdleProducer();
-    const bytes = this.prepare(value);
-    const len = bytes === undefined ? this.directLength : bytes.length;
-    const off = this.closedOrClaim(len);
-    if (off < 0) return false;
-    this.fill(value, bytes, off, len);
-    return true;
+    const tx = this.tx;
+    const bytes = tx.prepare(value);
+    return tx.fragmented(bytes) ? tx.tryFragmented(bytes!) : tx.tryOne(value, bytes);
   }
 
   /** The async form of send: awaits room without blocking the event loop. */
@@ -259,22 +283,66 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const { timeout, signal } = validateAsyncOptions(o);
     this.checkIdleProducer();
     throwIfAborted(signal);
-    let bytes = this.prepare(value);
-    const len = bytes === undefined ? this.directLength : bytes.length;
-    const off = this.closedOrClaim(len);
-    if (off >= 0) {
-      this.fill(value, bytes, off, len);
-      return;
-    }
+    const tx = this.tx;
+    let bytes = tx.prepare(value);
+    if (!tx.fragmented(bytes) && tx.tryOne(value, bytes)) return;
     // The codec may reuse its output buffer for the next send made while we wait: keep a copy.
     if (bytes !== undefined) bytes = bytes.slice();
-    const encoded = bytes;
-    await runAsync(
-      this.claimSteps(len, new Deadline(timeout), (at) => this.fill(value, encoded, at, len)),
-      this.waiter,
-      this.i32,
-      signal,
-    );
+    const steps = tx.fragmented(bytes)
+      ? tx.fragmentSteps(bytes!, new Deadline(timeout))
+      : tx.oneSteps(value, bytes, new Deadline(timeout));
+    await runAsync(steps, this.waiter, this.i32, signal);
+  }
+
+  /**
+   * Sends every value, in order, blocking while the ring is full: one claim, one index
+   * publication and at most one wake per batch of up to 256 messages. Returns values.length.
+   *
+   * @example
+   * ```ts fragment
+   * ch.sendMany([a, b, c]);            // the consumer sees a, b, c in this order
+   * ```
+   */
+  sendMany(values: readonly T[], o?: WaitOptions): number {
+    const timeout = validateWaitOptions(o);
+    this.checkIdleProducer();
+    if (!Array.isArray(values)) invalidArgument('sendMany takes an array of values');
+    const deadline = new Deadline(timeout);
+    const tx = this.tx;
+    let i = 0;
+    while (i < values.length) {
+      i = runBlocking(tx.manySteps(values, i, deadline), this.waiter, this.i32);
+      if (i < values.length) {
+        // values[i] needs fragments: it goes alone.
+        const bytes = tx.prepare(values[i]!)!;
+        runBlocking(tx.fragmentSteps(bytes, deadline), this.waiter, this.i32);
+        i++;
+      }
+    }
+    return values.length;
+  }
+
+  /**
+   * Sends as many of `values` (from the first, in order) as fit now, in batches; returns how many
+   * it sent (0 when the ring is full). CLOSED after close().
+   */
+  trySendMany(values: readonly T[]): number {
+    this.checkIdleProducer();
+    if (!Array.isArray(values)) invalidArgument('trySendMany takes an array of values');
+    const tx = this.tx;
+    let i = 0;
+    while (i < values.length) {
+      const stop = runBlocking(tx.manySteps(values, i, undefined), this.waiter, this.i32);
+      if (stop === values.length) return stop;
+      if (stop > i) {
+        i = stop;
+        continue;
+      }
+      const bytes = tx.prepare(values[i]!);
+      if (!tx.fragmented(bytes) || !tx.tryFragmented(bytes!)) return i;
+      i++;
+    }
+    return i;
   }
 
   // ---- receiving ----
@@ -283,20 +351,16 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   recv(o?: WaitOptions): T {
     const timeout = validateWaitOptions(o);
     this.checkIdleConsumer();
-    if (this.consumerSide().tryPeek(this.frame)) return this.take();
-    return runBlocking(this.frameSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32);
+    const v = this.rx.tryTake();
+    if (v !== NOT_YET) return v;
+    return runBlocking(this.recvSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32);
   }
 
   /** Receives a message if one is ready; undefined otherwise. CLOSED once closed and drained. */
   tryRecv(): T | undefined {
     this.checkIdleConsumer();
-    if (!this.consumerSide().tryPeek(this.frame)) {
-      if (!this.closed || !this.consumerSide().tryPeek(this.frame)) {
-        if (this.closed) throw closedError();
-        return undefined;
-      }
-    }
-    return this.take();
+    const v = this.rx.attempt(this.takeFn);
+    return v === NOT_YET ? undefined : v;
   }
 
   /** The async form of recv. */
@@ -304,8 +368,136 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const { timeout, signal } = validateAsyncOptions(o);
     this.checkIdleConsumer();
     throwIfAborted(signal);
-    if (this.consumerSide().tryPeek(this.frame)) return this.take();
-    return runAsync(this.frameSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32, signal);
+    const v = this.rx.tryTake();
+    if (v !== NOT_YET) return v;
+    return runAsync(this.recvSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32, signal);
+  }
+
+  /**
+   * Copies the next message's bytes (encoded, whatever the codec) into `target` and returns their
+   * length, blocking while the ring is empty. Allocates nothing up to 64 bytes (above, one small
+   * transient view for the copy). A message longer than `target`:
+   * TOO_LARGE, and the message stays queued (receive it with a larger target).
+   *
+   * @example
+   * ```ts fragment
+   * const buf = new Uint8Array(ch.maxMessageSize);
+   * const n = ch.recvInto(buf);        // the message is buf.subarray(0, n)
+   * ```
+   */
+  recvInto(target: Uint8Array, o?: WaitOptions): number {
+    const timeout = validateWaitOptions(o);
+    this.checkTarget(target);
+    const n = this.intoAttempt(target);
+    if (n !== NOT_YET) return n;
+    return runBlocking(
+      this.recvSteps(new Deadline(timeout), () => this.intoAttempt(target)),
+      this.waiter,
+      this.i32,
+    );
+  }
+
+  /** recvInto without waiting: -1 when nothing is ready. CLOSED once closed and drained. */
+  tryRecvInto(target: Uint8Array): number {
+    this.checkTarget(target);
+    const n = this.rx.attempt(() => this.intoAttempt(target));
+    return n === NOT_YET ? -1 : n;
+  }
+
+  /** The async form of recvInto. */
+  async recvIntoAsync(target: Uint8Array, o?: AsyncWaitOptions): Promise<number> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    this.checkTarget(target);
+    throwIfAborted(signal);
+    const n = this.intoAttempt(target);
+    if (n !== NOT_YET) return n;
+    return runAsync(
+      this.recvSteps(new Deadline(timeout), () => this.intoAttempt(target)),
+      this.waiter,
+      this.i32,
+      signal,
+    );
+  }
+
+  /**
+   * Receives up to `max` messages, waiting for at least one; their room is released once for the
+   * whole batch. CLOSED once closed and drained.
+   */
+  recvMany(max: number, o?: WaitOptions): T[] {
+    const timeout = validateWaitOptions(o);
+    validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
+    this.checkIdleConsumer();
+    const out: T[] = [];
+    const first = this.manyAttempt(out, max);
+    if (first === NOT_YET) {
+      runBlocking(
+        this.recvSteps(new Deadline(timeout), () => this.manyAttempt(out, max)),
+        this.waiter,
+        this.i32,
+      );
+    }
+    return out;
+  }
+
+  /** recvMany without waiting: [] when nothing is ready. CLOSED once closed and drained. */
+  tryRecvMany(max: number): T[] {
+    validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
+    this.checkIdleConsumer();
+    const out: T[] = [];
+    this.rx.attempt(() => this.manyAttempt(out, max));
+    return out;
+  }
+
+  /**
+   * Hands up to `limit` ready messages to `handler`, each in place (`buf[offset, offset + length)`,
+   * valid only during the call: copy what you keep), without waiting and without allocating; the
+   * room is released once at the end. Returns how many it handled (0: none ready — see
+   * waitReadable). A handler that throws stops the poll: the messages handed over so far, that
+   * one included, are consumed and released, and the error propagates.
+   *
+   * @example
+   * ```ts fragment
+   * for (;;) {
+   *   ch.waitReadable();
+   *   ch.poll((buf, off, len) => { sum += buf[off]; });
+   * }
+   * ```
+   */
+  poll(handler: PollHandler, limit = Number.POSITIVE_INFINITY): number {
+    if (typeof handler !== 'function') invalidArgument('poll needs a handler function');
+    if (limit !== Number.POSITIVE_INFINITY) validateInteger(limit, 'limit', 0, Number.MAX_SAFE_INTEGER);
+    this.checkIdleConsumer();
+    const rx = this.rx;
+    let n = 0;
+    try {
+      while (n < limit && rx.step(Number.POSITIVE_INFINITY) !== NONE) {
+        n++;
+        handler(rx.buf, rx.off, rx.len);
+      }
+    } finally {
+      rx.release();
+    }
+    return n;
+  }
+
+  /**
+   * Waits until a message may be ready for this receiver (poll may still find none: another
+   * receiver took it, or it is part of a larger message). CLOSED once closed and drained.
+   */
+  waitReadable(o?: WaitOptions): void {
+    const timeout = validateWaitOptions(o);
+    this.checkIdleConsumer();
+    if (this.rx.readable()) return;
+    runBlocking(this.recvSteps(new Deadline(timeout), this.readableFn), this.waiter, this.i32);
+  }
+
+  /** The async form of waitReadable. */
+  async waitReadableAsync(o?: AsyncWaitOptions): Promise<void> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    this.checkIdleConsumer();
+    throwIfAborted(signal);
+    if (this.rx.readable()) return;
+    await runAsync(this.recvSteps(new Deadline(timeout), this.readableFn), this.waiter, this.i32, signal);
   }
 
   /** `for await (const m of channel)`: receives until the channel is closed and drained. */
@@ -348,34 +540,43 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    */
   unregister(): void {
     this.checkIdleProducer();
-    if (this.producer === undefined) return;
-    unregisterProducer(this.ring, this.identity.self());
-    this.producer = undefined;
+    this.tx.unregister();
   }
 
-  // ---- zero copy ----
+  /**
+   * `using ch = Channel.from(handle)`: at the end of the scope this object lets go — it stops
+   * counting as a producer and drops partly received messages. The channel stays open for every
+   * other thread: call close() to end it for everyone.
+   */
+  [Symbol.dispose](): void {
+    if (this.claimed >= 0) this.cancelClaim();
+    this.peeked = false;
+    this.tx.unregister();
+    this.rx.dispose();
+  }
+
+  // ---- zero copy (one frame) ----
 
   /**
-   * Claims room for a message of up to `size` bytes and returns it as a view into the ring: fill
-   * it in place, then `publish(length)`. Blocks while the ring is full. One claim at a time per
-   * Channel object; the view must not be used after publish or cancelClaim.
+   * Claims room for a message of up to `size` bytes (at most maxFrameSize) and returns it as a
+   * view into the ring: fill it in place, then `publish(length)`. Blocks while the ring is full.
+   * One claim at a time per Channel object; the view must not be used after publish or cancelClaim.
    */
   claim(size: number, o?: WaitOptions): Uint8Array {
     const timeout = validateWaitOptions(o);
     this.checkClaimSize(size);
-    const off = this.closedOrClaim(size);
+    const off = this.tx.tryClaimOne(size);
     if (off >= 0) return this.claimView(off, size);
-    return runBlocking(
-      this.claimSteps(size, new Deadline(timeout), (at) => this.claimView(at, size)),
-      this.waiter,
-      this.i32,
+    return this.claimView(
+      runBlocking(this.tx.claimSteps(size, new Deadline(timeout)), this.waiter, this.i32),
+      size,
     );
   }
 
   /** claim without waiting: undefined when the ring has no room now. */
   tryClaim(size: number): Uint8Array | undefined {
     this.checkClaimSize(size);
-    const off = this.closedOrClaim(size);
+    const off = this.tx.tryClaimOne(size);
     return off < 0 ? undefined : this.claimView(off, size);
   }
 
@@ -384,14 +585,10 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const { timeout, signal } = validateAsyncOptions(o);
     this.checkClaimSize(size);
     throwIfAborted(signal);
-    const off = this.closedOrClaim(size);
+    const off = this.tx.tryClaimOne(size);
     if (off >= 0) return this.claimView(off, size);
-    return runAsync(
-      this.claimSteps(size, new Deadline(timeout), (at) => this.claimView(at, size)),
-      this.waiter,
-      this.i32,
-      signal,
-    );
+    const at = await runAsync(this.tx.claimSteps(size, new Deadline(timeout)), this.waiter, this.i32, signal);
+    return this.claimView(at, size);
   }
 
   /** Publishes the claimed message with its first `length` bytes (default: all it claimed). */
@@ -400,37 +597,34 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const len =
       length === undefined ? this.claimedLen : validateInteger(length, 'length', 0, this.claimedLen);
     this.claimed = -1;
-    this.producerSide().commit(len);
+    this.tx.publishOne(len);
   }
 
   /** Gives the claimed room back without sending anything. */
   cancelClaim(): void {
     if (this.claimed < 0) invalidArgument('cancelClaim() without a claim');
     this.claimed = -1;
-    this.producerSide().abandon();
+    this.tx.abandonOne();
   }
 
   /**
-   * Returns the next message as a view into the ring, without copying, blocking while the ring is
-   * empty: read it in place, then `release()`. The view must not be used after release. CLOSED
-   * once closed and drained.
+   * Returns the next message as a view, without copying it out of the ring (a message larger than
+   * one frame is reassembled first), blocking while the ring is empty: read it, then `release()`.
+   * The view must not be used after release. CLOSED once closed and drained.
    */
   peek(o?: WaitOptions): Uint8Array {
     const timeout = validateWaitOptions(o);
     this.checkIdleConsumer();
-    if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
-    return runBlocking(this.frameSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32);
+    const v = this.peekAttempt();
+    if (v !== NOT_YET) return v;
+    return runBlocking(this.recvSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32);
   }
 
   /** peek without waiting: undefined when nothing is ready. */
   tryPeek(): Uint8Array | undefined {
     this.checkIdleConsumer();
-    if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
-    if (this.closed) {
-      if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
-      throw closedError();
-    }
-    return undefined;
+    const v = this.rx.attempt(this.peekFn);
+    return v === NOT_YET ? undefined : v;
   }
 
   /** The async form of peek. */
@@ -438,33 +632,52 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const { timeout, signal } = validateAsyncOptions(o);
     this.checkIdleConsumer();
     throwIfAborted(signal);
-    if (this.consumerSide().tryPeek(this.frame)) return this.peekView();
-    return runAsync(this.frameSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32, signal);
+    const v = this.peekAttempt();
+    if (v !== NOT_YET) return v;
+    return runAsync(this.recvSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32, signal);
   }
 
   /** Releases the message returned by peek; its room goes back to the senders. */
   release(): void {
     if (!this.peeked) invalidArgument('release() without a peeked message');
     this.peeked = false;
-    this.consumerSide().release(this.frame);
+    this.rx.release();
   }
 
   // ---- internals ----
 
-  private setup(codec: Codec<T>): void {
-    this.ring = new RingMemory(this.i32, this.region.bytes(), this.waiter);
-    this.codec = this.withStructures(codec);
-    this.producer = undefined;
-    this.consumer = undefined;
-    this.frame = { pos: 0, size: 0, kind: 0, len: 0, offset: 0 };
+  declare private peekFn: () => Uint8Array | typeof NOT_YET;
+  declare private readableFn: () => true | typeof NOT_YET;
+
+  private setup(plain: Codec<T>): void {
+    const ring = new RingMemory(this.i32, this.region.bytes(), this.waiter);
+    this.ring = ring;
+    const codec = this.withStructures(plain);
+    this.codec = codec;
+    const slice = this.identity.livenessSliceMs;
+    this.tx = new Sender(ring, codec, this.identity, {
+      i32: this.i32,
+      signal: SPACE_SIGNAL,
+      sleepers: SEND_SLEEPERS,
+      sliceMs: slice,
+      what: 'Channel send',
+    });
+    this.rx = new Receiver(ring, codec, this.identity);
+    this.recvCtx = {
+      i32: this.i32,
+      signal: DATA_SIGNAL,
+      sleepers: RECV_SLEEPERS,
+      sliceMs: slice,
+      what: 'Channel recv',
+    };
+    this.recvPolicy = new SpinPolicy();
     this.claimed = -1;
     this.claimedLen = 0;
     this.peeked = false;
-    this.directLength = 0;
-    this.spinMs = SPIN_MAX_MS;
     // Bound once here: attach() creates objects without running the constructor or field initializers.
-    this.takeFn = () => this.take();
-    this.peekFn = () => this.peekView();
+    this.takeFn = () => this.rx.tryTake();
+    this.peekFn = () => this.peekAttempt();
+    this.readableFn = () => (this.rx.readable() ? true : NOT_YET);
   }
 
   /**
@@ -473,223 +686,65 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    */
   private withStructures(codec: Codec<T>): Codec<T> {
     if ((Atomics.load(this.i32, FLAGS) & FLAG_STRUCTURES) === 0 || codec.name !== 'msgpack') return codec;
-    const r = this.region;
-    const at = structuresAt(this.ring.capacity, this.ring.manyConsumers ? 'many' : 'one');
-    if (at + STRUCTURES_BYTES > r.byteLength) {
+    const ext = this.ring.extension;
+    if (ext === undefined || ext.byteLength < STRUCTURES_BYTES) {
       throw new ShmkitError(
         'CORRUPT',
         'the channel says it has a msgpack structures table, but its memory ends before it',
       );
     }
-    return msgpackCodec<T>({ structures: new SharedStructures(r.buffer, r.byteOffset + at) });
+    return msgpackCodec<T>({ structures: new SharedStructures(this.region.buffer, ext.byteOffset) });
   }
 
-  declare private directLength: number;
-  /** This object's current spin budget, in ms (see SPIN_MAX_MS). */
-  declare private spinMs: number;
-
-  private spinCaught(): void {
-    if (this.spinMs < SPIN_MAX_MS) this.spinMs = Math.min(SPIN_MAX_MS, this.spinMs * 1.25);
-  }
-
-  private spinMissed(): void {
-    this.spinMs = Math.max(SPIN_MIN_MS, this.spinMs / 2);
-  }
-
-  private producerSide(): Producer {
-    if (this.producer === undefined) {
-      const token = this.identity.self();
-      registerProducer(this.ring, this.identity);
-      this.producer = this.ring.manyProducers
-        ? new MultiProducer(this.ring, token)
-        : new SingleProducer(this.ring, token);
-    }
-    return this.producer;
-  }
-
-  private consumerSide(): Consumer {
-    if (this.consumer === undefined) {
-      this.consumer = this.ring.manyConsumers
-        ? new MultiConsumer(this.ring, this.identity.self())
-        : new SingleConsumer(this.ring);
-    }
-    return this.consumer;
-  }
-
-  /**
-   * Encodes `value`. Returns the bytes to copy, or undefined when the codec will encode straight
-   * into the ring; then `directLength` holds the room to claim.
-   */
-  private prepare(value: T): Uint8Array | undefined {
-    const c = this.codec;
-    if (c.encodeInto !== undefined && c.maxEncodedSize !== undefined) {
-      const max = c.maxEncodedSize(value);
-      if (max >= 0 && max <= this.ring.maxMessage) {
-        this.directLength = max;
-        return undefined;
-      }
-    }
-    const bytes = c.encode(value);
-    if (!(bytes instanceof Uint8Array))
-      invalidArgument(`codec ${c.name} returned ${typeof bytes}, not a Uint8Array`);
-    if (bytes.length > this.ring.maxMessage) {
-      throw new ShmkitError(
-        'TOO_LARGE',
-        `a message of ${bytes.length} bytes does not fit this channel (max ${this.ring.maxMessage}; use a capacity of at least twice the largest message)`,
-      );
-    }
-    return bytes;
-  }
-
-  /** Copies (or encodes) the message into the claimed room at `off` and publishes it. */
-  private fill(value: T, bytes: Uint8Array | undefined, off: number, room: number): void {
-    const p = this.producerSide();
-    if (bytes === undefined) {
-      let n: number;
-      try {
-        n = this.codec.encodeInto!(value, this.ring.u8.subarray(off, off + room));
-      } catch (e) {
-        p.abandon();
-        throw e;
-      }
-      p.commit(n);
-      return;
-    }
-    this.ring.u8.set(bytes, off);
-    p.commit(bytes.length);
-  }
-
-  private closedOrClaim(len: number): number {
-    if (Atomics.load(this.i32, CLOSED) !== 0) throw closedError();
-    return this.producerSide().tryClaim(len);
-  }
-
-  /**
-   * Waits for room for `len` bytes, then hands the claimed offset to `onClaim` before returning:
-   * in the same synchronous step, so no other task of this thread can see the claim half done.
-   */
-  private *claimSteps<R>(len: number, deadline: Deadline, onClaim: (off: number) => R): WaitSteps<R> {
-    const i32 = this.i32;
-    const p = this.producerSide();
-    for (let i = 1, until = -1; ; i++) {
-      const off = this.closedOrClaim(len);
-      if (off >= 0) {
-        this.spinCaught();
-        return onClaim(off);
-      }
-      if (i % SPIN_CHECK === 0) {
-        const now = performance.now();
-        if (until < 0) until = now + Math.min(this.spinMs, deadline.remaining());
-        else if (now >= until) break;
-      }
-    }
-    this.spinMissed();
-    for (;;) {
-      const signal = Atomics.load(i32, SPACE_SIGNAL);
-      const off = this.closedOrClaim(len);
-      if (off >= 0) return onClaim(off);
-      const left = deadline.remaining();
-      if (left === 0) throw timeoutError('Channel send', deadline.timeout);
-      Atomics.add(i32, SEND_SLEEPERS, 1);
-      try {
-        // Registered: a consumer that frees room from now on will bump the signal. Try once more
-        // for room freed before it could see us.
-        const again = p.tryClaim(len);
-        if (again >= 0) return onClaim(again);
-        // Sleep in liveness slices where peers can die (processes): a consumer that died holding
-        // the frame at head would otherwise keep the room behind it from ever coming free.
-        const r = yield {
-          index: SPACE_SIGNAL,
-          expected: signal,
-          timeout: Math.min(left, this.identity.livenessSliceMs),
-        };
-        if (r === 'timed-out') releaseDeadClaim(this.ring, this.identity);
-      } finally {
-        Atomics.sub(i32, SEND_SLEEPERS, 1);
-      }
-    }
-  }
-
-  /**
-   * Waits for the next message, then hands it to `onFrame` (take or peekView) in the same
-   * synchronous step as finding it, so no other task of this thread can take it in between.
-   */
-  private *frameSteps<R>(deadline: Deadline, onFrame: () => R): WaitSteps<R> {
-    const i32 = this.i32;
-    const c = this.consumerSide();
-    for (let i = 1, until = -1; ; i++) {
-      if (c.tryPeek(this.frame)) {
-        this.spinCaught();
-        return onFrame();
-      }
-      if (i % SPIN_CHECK === 0) {
-        if (Atomics.load(i32, CLOSED) !== 0) break;
-        const now = performance.now();
-        if (until < 0) until = now + Math.min(this.spinMs, deadline.remaining());
-        else if (now >= until) break;
-      }
-    }
-    this.spinMissed();
-    for (;;) {
-      const signal = Atomics.load(i32, DATA_SIGNAL);
-      if (c.tryPeek(this.frame)) return onFrame();
-      if (Atomics.load(i32, CLOSED) !== 0) {
-        // Closed: everything sent before close() is visible now; drain it, then report CLOSED.
-        if (c.tryPeek(this.frame)) return onFrame();
-        throw closedError();
-      }
-      const left = deadline.remaining();
-      if (left === 0) throw timeoutError('Channel recv', deadline.timeout);
-      Atomics.add(i32, RECV_SLEEPERS, 1);
-      let r: string;
-      try {
-        if (c.tryPeek(this.frame)) return onFrame();
-        // Sleep in slices where peers can die (processes), to notice it within one slice.
-        r = yield {
-          index: DATA_SIGNAL,
-          expected: signal,
-          timeout: Math.min(left, this.identity.livenessSliceMs),
-        };
-      } finally {
-        Atomics.sub(i32, RECV_SLEEPERS, 1);
-      }
-      if (r === 'timed-out' && this.checkPeers()) return onFrame();
-    }
-  }
-
-  declare private takeFn: () => T;
-  declare private peekFn: () => Uint8Array;
-
-  /**
-   * After a quiet slice: repairs a frame a dead producer left half written, and reports
-   * PEER_DEAD once nothing is left to read and every registered producer has died. Returns true
-   * when it found a message (in this.frame) that must be delivered.
-   */
-  private checkPeers(): boolean {
-    if (skipDeadClaim(this.ring, this.identity)) return false;
-    if (releaseDeadClaim(this.ring, this.identity)) return false;
-    if (!producersDead(this.ring, this.identity)) return false;
-    if (this.consumerSide().tryPeek(this.frame)) return true;
-    throw new ShmkitError(
-      'PEER_DEAD',
-      'every producer of this channel died without closing it, and it is drained',
+  /** Waits for `take` to produce something (see wake.ts), with the repairs of a quiet slice. */
+  private recvSteps<R>(deadline: Deadline, take: () => R | typeof NOT_YET): WaitSteps<R> {
+    return spinThenSleep(
+      this.recvCtx,
+      () => this.rx.attempt(take),
+      deadline,
+      this.recvPolicy,
+      () => this.rx.repair(take),
     );
   }
 
-  private take(): T {
-    const f = this.frame;
-    let value: T;
-    try {
-      const c = this.codec;
-      value =
-        c.decodeAt !== undefined
-          ? c.decodeAt(this.ring.u8, f.offset, f.offset + f.len)
-          : c.decode(this.ring.u8.subarray(f.offset, f.offset + f.len));
-    } finally {
-      // The message is consumed even if it cannot be decoded: a bad message must not wedge the ring.
-      this.consumerSide().release(f);
+  private intoAttempt(target: Uint8Array): number | typeof NOT_YET {
+    const rx = this.rx;
+    const r = rx.step(target.length);
+    if (r === NONE) {
+      rx.release();
+      return NOT_YET;
     }
-    return value;
+    if (r === TOO_BIG) {
+      rx.release();
+      throw new ShmkitError(
+        'TOO_LARGE',
+        `the next message has ${rx.len} bytes, the target ${target.length}: it stays queued`,
+      );
+    }
+    const len = rx.len;
+    copyOut(rx.buf, rx.off, len, target);
+    rx.release();
+    return len;
+  }
+
+  private manyAttempt(out: T[], max: number): true | typeof NOT_YET {
+    const rx = this.rx;
+    try {
+      while (out.length < max && rx.step(Number.POSITIVE_INFINITY) !== NONE) out.push(rx.decode());
+    } finally {
+      rx.release();
+    }
+    return out.length > 0 ? true : NOT_YET;
+  }
+
+  private peekAttempt(): Uint8Array | typeof NOT_YET {
+    const rx = this.rx;
+    if (rx.step(Number.POSITIVE_INFINITY) === NONE) {
+      rx.release();
+      return NOT_YET;
+    }
+    this.peeked = true;
+    return rx.buf.subarray(rx.off, rx.off + rx.len);
   }
 
   private claimView(off: number, size: number): Uint8Array {
@@ -698,14 +753,14 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     return this.ring.u8.subarray(off, off + size);
   }
 
-  private peekView(): Uint8Array {
-    this.peeked = true;
-    return this.ring.u8.subarray(this.frame.offset, this.frame.offset + this.frame.len);
-  }
-
   private checkClaimSize(size: number): void {
     this.checkIdleProducer();
-    validateInteger(size, 'size', 0, this.ring.maxMessage);
+    validateInteger(size, 'size', 0, this.ring.maxFrame);
+  }
+
+  private checkTarget(target: Uint8Array): void {
+    if (!(target instanceof Uint8Array)) invalidArgument('the target must be a Uint8Array');
+    this.checkIdleConsumer();
   }
 
   private checkIdleProducer(): void {
@@ -718,11 +773,4 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   }
 }
 
-/** Byte offset of the msgpack structures table in a channel's region: after the ring and marks. */
-function structuresAt(capacity: number, consumers: 'one' | 'many'): number {
-  return HEADER_BYTES + capacity + (consumers === 'many' ? marksBytes(capacity) : 0);
-}
-
-function closedError(): ShmkitError {
-  return new ShmkitError('CLOSED', 'the channel is closed');
-}
+export { CHANNEL_LIMITS, type ChannelHandle, type ChannelOptions, type PollHandler };

@@ -1,18 +1,22 @@
 /**
  * The consumer side of the ring: find the next committed frame, read it, release its room.
  *
- * Readiness depends on the producer side: with one producer a frame is ready once `tail` covers
- * it; with many, once its state word holds a positive length (and room is scrubbed to zero on
- * release, so a stale byte pattern can never pass for a committed header).
+ * A consumer takes frames one by one with `next` and gives their room back with `releaseTaken`,
+ * once per batch (recv: once per message; recvMany/poll: once per call). Padding and skipped
+ * frames are taken and released on the way, never returned.
  *
- * 'one' (SingleConsumer): the only writer of `head`; releasing a frame is one store.
+ * Readiness depends on the producer side: with one producer a frame is ready once `tail` covers
+ * it; with many, once it lies below `reserve` (so its header is whole, see claim-lock.ts) and its
+ * state word holds a positive length.
+ *
+ * 'one' (SingleConsumer): the only writer of `head`; a batch is released by one store.
  * 'many' (MultiConsumer): consumers claim whole frames by CAS on `readClaim`, so each frame goes
  * to exactly one of them. Release must still happen in ring order (producers reuse room from
  * `head` on), but no consumer waits for another: each writes its frame's position into the
  * frame's mark (one int32 per 16-byte cell, beside the ring), then whoever finds the frame at
- * `head` marked takes it — a CAS of the mark from `head` to `head | 1` — scrubs it, moves `head`
- * past it, and goes on with the next one. A consumer that marks its frame after the advancer
- * looked at it sees the new `head` itself and advances (both sides are sequentially consistent).
+ * `head` marked takes it — a CAS of the mark from `head` to `head | 1` — moves `head` past it,
+ * and goes on with the next one. A consumer that marks its frame after the advancer looked at it
+ * sees the new `head` itself and advances (both sides are sequentially consistent).
  *
  * Why marks beside the ring and holding positions: an advancer may read `head`, stall, and CAS
  * long after that frame was released and its room reused. Positions never repeat (mod 2^32), and
@@ -21,136 +25,181 @@
  */
 
 import type { Identity } from '@shmkit/core';
-import { HEAD, KIND_MASK, KIND_MSG, READ_CLAIM, RESERVE, TAIL } from './layout.js';
+import { HEAD, KIND_MASK, KIND_MSG, KIND_PAD, KIND_SKIP, READ_CLAIM, RESERVE, TAIL } from './layout.js';
+import { MAX_BATCH } from './outbox.js';
 import { corrupt, type FrameInfo, type RingMemory } from './ring-memory.js';
 
+/** Results of Consumer.next. */
+export const NONE = 0;
+export const TAKEN = 1;
+/** A whole message longer than the caller can take: left in the ring, `out` describes it. */
+export const TOO_BIG = 2;
+
 export interface Consumer {
-  /** Finds the next message; fills `out` and returns true, or returns false if none is ready. */
-  tryPeek(out: FrameInfo): boolean;
-  /** Releases the message found by the last successful tryPeek. */
-  release(frame: FrameInfo): void;
+  /**
+   * Takes the next message frame (MSG or a fragment) into `out`: TAKEN; NONE if none is ready;
+   * TOO_BIG (not taken) for a MSG longer than `fits` bytes.
+   */
+  next(out: FrameInfo, fits: number): number;
+  /** Gives back the room of every frame taken since the last release; wakes senders once. */
+  releaseTaken(): void;
+}
+
+/** Where the end of what producers published can be read, cached between reads. */
+class PublishedEnd {
+  value: number;
+  constructor(private readonly m: RingMemory) {
+    this.value = this.load();
+  }
+  load(): number {
+    // acquire: pairs with the producer's release store of tail / reserve: headers below are whole.
+    return Atomics.load(this.m.i32, this.m.manyProducers ? RESERVE : TAIL);
+  }
 }
 
 /**
- * Loads the state word of the frame at `pos` and returns it if the frame is ready to read,
- * 0 if not (yet). `limit` receives how many bytes past `pos` are published or claimed.
+ * Returns the state word of the frame at `pos` if it is ready to read, 0 if not (yet); `end`
+ * holds how far producers have published (one producer) or claimed (many) afterwards.
  */
-function readyState(m: RingMemory, pos: number, cachedTail: { value: number }): number {
+function readyState(m: RingMemory, pos: number, end: PublishedEnd): number {
+  const seen = (end.value - pos) >>> 0;
+  // Nothing left below the end we saw, or (many consumers) others have read past it: reload.
+  if (seen === 0 || seen > m.capacity) {
+    end.value = end.load();
+    if (end.value === pos) return 0;
+  }
+  const w = m.word(pos & m.mask);
   if (!m.manyProducers) {
-    const seen = (cachedTail.value - pos) >>> 0;
-    // Nothing left below the tail we saw, or (many consumers) others have read past it: reload.
-    if (seen === 0 || seen > m.capacity) {
-      // acquire: pairs with the producer's store of tail; the frames below it are complete.
-      cachedTail.value = Atomics.load(m.i32, TAIL);
-      if (cachedTail.value === pos) return 0;
-    }
-    const w0 = m.i32[m.word(pos & m.mask)]!;
+    const w0 = m.i32[w]!;
     if (w0 <= 0) throw corrupt(`published frame with state ${w0} at offset ${pos & m.mask}`);
     return w0;
   }
-  // Only a claimed position holds a header of this lap. With the ring full and every frame
-  // claimed by consumers, `pos` (= reserve) has the same ring offset as `head`, whose frame from
-  // the previous lap is still there: it must not be mistaken for a new one.
-  if (Atomics.load(m.i32, RESERVE) === pos) return 0;
-  // acquire: pairs with the producer's store of the positive length.
-  const w0 = Atomics.load(m.i32, m.word(pos & m.mask));
+  // acquire: pairs with the producer's store of the positive length (publishes the payload).
+  const w0 = Atomics.load(m.i32, w);
   if (w0 > 0) return w0;
-  if (w0 === 0 || (w0 < 0 && w0 >= -(m.maxMessage + 1))) return 0;
+  if (w0 < 0 && w0 >= -(m.maxFrame + 1)) return 0; // claimed, being written
   throw corrupt(`frame state ${w0} at offset ${pos & m.mask}`);
 }
 
-function published(m: RingMemory, pos: number, cachedTail: { value: number }): number {
-  const end = m.manyProducers ? Atomics.load(m.i32, RESERVE) : cachedTail.value;
-  const n = (end - pos) >>> 0;
+function published(m: RingMemory, pos: number, end: PublishedEnd): number {
+  const n = (end.value - pos) >>> 0;
   if (n > m.capacity) throw corrupt(`${n} bytes published in a ring of ${m.capacity}`);
   return n;
 }
 
 export class SingleConsumer implements Consumer {
-  private readonly tail: { value: number };
+  private readonly end: PublishedEnd;
+  /** Head as last stored, and the end of the frames taken since. */
+  private head: number;
+  private cursor: number;
 
   constructor(private readonly m: RingMemory) {
-    this.tail = { value: Atomics.load(m.i32, TAIL) };
+    this.end = new PublishedEnd(m);
+    this.head = this.cursor = Atomics.load(m.i32, HEAD);
   }
 
-  tryPeek(out: FrameInfo): boolean {
+  next(out: FrameInfo, fits: number): number {
     const m = this.m;
+    // Nothing taken: start from head (another Channel object of this thread may have read).
+    if (this.cursor === this.head) this.head = this.cursor = Atomics.load(m.i32, HEAD);
     for (;;) {
-      const h = Atomics.load(m.i32, HEAD);
-      const w0 = readyState(m, h, this.tail);
-      if (w0 === 0) return false;
-      m.frameAt(h, w0, published(m, h, this.tail), out);
-      if (out.kind === KIND_MSG) return true;
-      this.release(out); // padding or a skipped claim: nothing to deliver
+      const pos = this.cursor;
+      const w0 = readyState(m, pos, this.end);
+      if (w0 === 0) return NONE;
+      m.frameAt(pos, w0, published(m, pos, this.end), out);
+      if (out.kind === KIND_PAD || out.kind === KIND_SKIP) {
+        this.cursor = (pos + out.size) | 0;
+        continue;
+      }
+      if (out.kind === KIND_MSG && out.len > fits) return TOO_BIG;
+      this.cursor = (pos + out.size) | 0;
+      return TAKEN;
     }
   }
 
-  release(f: FrameInfo): void {
-    const m = this.m;
-    if (m.manyProducers) m.scrub(f.pos, f.size);
-    // release: the room is free for producers once they load the new head.
-    Atomics.store(m.i32, HEAD, (f.pos + f.size) | 0);
-    m.signalSpace();
+  releaseTaken(): void {
+    if (this.cursor === this.head) return;
+    this.head = this.cursor;
+    // release: the room before the new head is free for producers once they load it.
+    Atomics.store(this.m.i32, HEAD, this.cursor);
+    this.m.signalSpace();
   }
 }
 
 export class MultiConsumer implements Consumer {
-  private readonly tail: { value: number };
+  private readonly end: PublishedEnd;
+  /** Positions of the frames taken and not yet released. */
+  private readonly taken = new Int32Array(MAX_BATCH);
+  private count = 0;
 
   /** `token`: this thread's owner token, stamped on each claimed frame (see releaseDeadClaim). */
   constructor(
     private readonly m: RingMemory,
     private readonly token: number,
   ) {
-    this.tail = { value: Atomics.load(m.i32, TAIL) };
+    this.end = new PublishedEnd(m);
   }
 
-  tryPeek(out: FrameInfo): boolean {
+  next(out: FrameInfo, fits: number): number {
     const m = this.m;
     for (;;) {
+      if (this.count === MAX_BATCH) this.releaseTaken();
       const c = Atomics.load(m.i32, READ_CLAIM);
       try {
-        const w0 = readyState(m, c, this.tail);
-        if (w0 === 0) return false;
-        m.frameAt(c, w0, published(m, c, this.tail), out);
+        const w0 = readyState(m, c, this.end);
+        if (w0 === 0) return NONE;
+        m.frameAt(c, w0, published(m, c, this.end), out);
       } catch (e) {
         // Another consumer may have claimed, released and let producers reuse this frame since we
         // read readClaim: what we saw is only corrupt if readClaim still points at it.
         if (Atomics.load(m.i32, READ_CLAIM) !== c) continue;
         throw e;
       }
+      if (out.kind === KIND_MSG && out.len > fits) {
+        if (Atomics.load(m.i32, READ_CLAIM) !== c) continue;
+        return TOO_BIG;
+      }
       // The claim: the frame at c is ours alone if readClaim still pointed at it.
       if (Atomics.compareExchange(m.i32, READ_CLAIM, c, (c + out.size) | 0) !== c) continue;
       // Say who holds it, so that survivors can release it if we die before we do.
       Atomics.store(m.i32, m.word(c & m.mask) + 3, this.token);
-      if (out.kind === KIND_MSG) return true;
-      this.release(out);
+      this.taken[this.count++] = c;
+      if (out.kind === KIND_MSG) return TAKEN;
     }
   }
 
-  release(f: FrameInfo): void {
-    // release: our reads of the frame happen before an advancer lets producers reuse its room.
-    Atomics.store(this.m.marks!, (f.pos & this.m.mask) >> 4, f.pos);
-    advanceHead(this.m);
+  releaseTaken(): void {
+    const m = this.m;
+    const n = this.count;
+    if (n === 0) return;
+    this.count = 0;
+    for (let i = 0; i < n; i++) {
+      const pos = this.taken[i]!;
+      // release: our reads of the frame happen before an advancer lets producers reuse its room.
+      Atomics.store(m.marks!, (pos & m.mask) >> 4, pos);
+    }
+    advanceHead(m);
   }
 }
 
-/** Moves head past every released frame at its front (many consumers). */
+/** Moves head past every released frame at its front (many consumers); wakes senders once. */
 function advanceHead(m: RingMemory): void {
   const marks = m.marks!;
+  let moved = false;
   for (;;) {
     const h = Atomics.load(m.i32, HEAD);
-    if (h === Atomics.load(m.i32, READ_CLAIM)) return;
+    if (h === Atomics.load(m.i32, READ_CLAIM)) break;
     // Winning this CAS makes us the only one who may move head past h (head cannot pass an
     // unreleased frame, and nobody else can win it), so head is still h afterwards.
-    if (Atomics.compareExchange(marks, (h & m.mask) >> 4, h, h | 1) !== h) return;
+    if (Atomics.compareExchange(marks, (h & m.mask) >> 4, h, h | 1) !== h) break;
     const size = m.i32[m.word(h & m.mask) + 1]! & ~KIND_MASK;
-    if (size <= 0 || (h & m.mask) + size > m.capacity) throw corrupt(`a released frame of ${size} bytes`);
-    if (m.manyProducers) m.scrub(h, size);
+    if (size <= 0 || (size & 15) !== 0 || (h & m.mask) + size > m.capacity)
+      throw corrupt(`a released frame of ${size} bytes`);
     // release: room before the new head may now be overwritten by producers.
     Atomics.store(m.i32, HEAD, (h + size) | 0);
-    m.signalSpace();
+    moved = true;
   }
+  if (moved) m.signalSpace();
 }
 
 /**

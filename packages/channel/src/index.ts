@@ -1,4 +1,10 @@
-export { Channel, type ChannelHandle, type ChannelOptions } from './channel.js';
+export {
+  CHANNEL_LIMITS,
+  Channel,
+  type ChannelHandle,
+  type ChannelOptions,
+  type PollHandler,
+} from './channel.js';
 export {
   bytesCodec,
   type Codec,

@@ -7,9 +7,8 @@
  * it does not block the ring for the survivors. With heap memory threads cannot be observed
  * dying (the heap identity always says "alive"), so none of this ever triggers there.
  *
- * Limitation: a producer killed in the few instructions between its claim (the CAS on reserve)
- * and its first header store leaves room whose size nobody recorded; receivers then wait (up to
- * their timeout) instead of skipping it.
+ * A producer killed while it held the claim lock is repaired in claim-lock.ts; one killed after
+ * its claim (state -(len + 1) below reserve, its token in word 2) is repaired here.
  */
 import type { Identity } from '@shmkit/core';
 import {
@@ -77,6 +76,7 @@ export function skipDeadClaim(m: RingMemory, identity: Identity): boolean {
   const token = Atomics.load(m.i32, w + 2);
   if (identity.isAlive(token)) return false;
   const w1 = Atomics.load(m.i32, w + 1);
+  // Any kind becomes SKIP, fragments included: the dead producer's partial message is dropped.
   Atomics.store(m.i32, w + 1, (w1 & ~KIND_MASK) | KIND_SKIP);
   // The producer is dead, so nobody else writes this word; the CAS guards against a second
   // receiver doing the same repair at the same time.

@@ -234,12 +234,23 @@ describe('Channel codecs', () => {
 });
 
 describe('Channel limits and corruption', () => {
-  it('refuses a message larger than half the ring with TOO_LARGE and stays usable', async () => {
-    const ch = new Channel({ capacity: 1024 });
-    expect(ch.maxMessageSize).toBe(512 - 16);
-    expect(codeOf(() => ch.send(new Uint8Array(ch.maxMessageSize + 1)))).toBe('TOO_LARGE');
-    ch.send(new Uint8Array(ch.maxMessageSize));
-    expect(ch.recv().length).toBe(ch.maxMessageSize);
+  it('refuses a message above maxMessageSize with TOO_LARGE and stays usable', async () => {
+    const ch = new Channel({ capacity: 1024, maxMessageSize: 4000 });
+    expect(ch.maxFrameSize).toBe(512 - 16);
+    expect(ch.maxMessageSize).toBe(4000);
+    expect(codeOf(() => ch.send(new Uint8Array(4001)))).toBe('TOO_LARGE');
+    ch.send(new Uint8Array(ch.maxFrameSize));
+    expect(ch.recv().length).toBe(ch.maxFrameSize);
+    expect(new Channel({ capacity: 1024 }).maxMessageSize).toBe(64 << 20);
+  });
+
+  it('refuses a message above one frame with TOO_LARGE when there are many consumers', () => {
+    const ch = new Channel({ capacity: 1024, consumers: 'many', maxMessageSize: 1 << 20 });
+    expect(ch.maxMessageSize).toBe(ch.maxFrameSize);
+    expect(codeOf(() => ch.send(new Uint8Array(ch.maxFrameSize + 1)))).toBe('TOO_LARGE');
+    expect(codeOf(() => ch.trySend(new Uint8Array(ch.maxFrameSize + 1)))).toBe('TOO_LARGE');
+    ch.send(new Uint8Array(ch.maxFrameSize));
+    expect(ch.recv().length).toBe(ch.maxFrameSize);
   });
 
   it('throws CORRUPT for a nonsense frame header instead of reading out of bounds', async () => {
@@ -309,7 +320,7 @@ describe('Channel ring arithmetic', () => {
             consumers: cmode,
             region: new Region(sab, 128, size),
           });
-          const maxPayload = Math.min(300, ch.maxMessageSize - 8);
+          const maxPayload = Math.min(300, ch.maxFrameSize - 8);
           const queue: number[] = [];
           let seq = 0;
           for (const [send, n] of ops) {

@@ -10,7 +10,7 @@
  * `size` must reject every params an entry could hold that `params` never produces (entries are
  * untrusted: a bad one is CORRUPT, never an out-of-bounds view).
  */
-import { Channel, type ChannelOptions, type Codec } from '@shmkit/channel';
+import { CHANNEL_LIMITS, Channel, type ChannelOptions, type Codec } from '@shmkit/channel';
 import { invalidArgument, type Region, ShmkitError, validateInteger } from '@shmkit/core';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { MAX_SEGMENT_BYTES } from './header.js';
@@ -47,8 +47,8 @@ const INT32_MAX = 0x7fffffff;
 /** Channel flags in p1. */
 const CH_MANY_PRODUCERS = 1;
 const CH_MANY_CONSUMERS = 2;
-export const MIN_CHANNEL_CAPACITY = 256;
-export const MAX_CHANNEL_CAPACITY = 1 << 30;
+export const MIN_CHANNEL_CAPACITY = CHANNEL_LIMITS.minCapacity;
+export const MAX_CHANNEL_CAPACITY = CHANNEL_LIMITS.maxCapacity;
 const BUILTIN_CODECS: Record<string, number> = { bytes: 1, utf8: 2, msgpack: 3 };
 
 const noParams = (byteLength: number): ObjectParams => ({ byteLength, p0: 0, p1: 0, p2: 0 });
@@ -150,6 +150,8 @@ export interface ChannelKindOptions<T> {
   readonly producers: 'one' | 'many';
   readonly consumers: 'one' | 'many';
   readonly codec: NonNullable<ChannelOptions<T>['codec']>;
+  /** Kept in the channel's own header (the creator's value wins): not a directory param. */
+  readonly maxMessageSize?: number | undefined;
 }
 
 export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown>> = {
@@ -185,6 +187,7 @@ export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown
       producers: o.producers,
       consumers: o.consumers,
       codec: o.codec as Codec<unknown>,
+      maxMessageSize: o.maxMessageSize,
       region: r,
     }),
   attach: (r, o) => Channel.attach<unknown>(r, { codec: o.codec as Codec<unknown> }),

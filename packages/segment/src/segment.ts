@@ -396,6 +396,7 @@ export class Segment {
       producers: o?.producers ?? 'one',
       consumers: o?.consumers ?? 'one',
       codec: o?.codec ?? 'bytes',
+      maxMessageSize: o?.maxMessageSize,
     });
     this.track(key);
     return ch as Channel<T>;

@@ -1,0 +1,60 @@
+/**
+ * The Channel's public shapes besides the class: options, handle, poll handler, and its limits
+ * (exported once here, for every package that sizes channels).
+ */
+import type { Handle, Region } from '@shmkit/core';
+import type { Codec, CodecName } from './codec.js';
+import {
+  DEFAULT_MAX_MESSAGE,
+  HEADER_BYTES,
+  MAX_CAPACITY,
+  MAX_MAX_MESSAGE,
+  MIN_CAPACITY,
+  maxFrameFor,
+} from './layout.js';
+
+/** Limits of a Channel, exported once for every package that sizes channels. */
+export const CHANNEL_LIMITS = {
+  /** Smallest ring, bytes. */
+  minCapacity: MIN_CAPACITY,
+  /** Largest ring, bytes. */
+  maxCapacity: MAX_CAPACITY,
+  /** Bytes before the ring. */
+  headerBytes: HEADER_BYTES,
+  /** Default maxMessageSize (64 MiB). */
+  defaultMaxMessageSize: DEFAULT_MAX_MESSAGE,
+  /** Largest maxMessageSize. */
+  maxMaxMessageSize: MAX_MAX_MESSAGE,
+  /** The largest payload one frame of a ring of `capacity` bytes carries. */
+  maxFrameSize: maxFrameFor,
+} as const;
+
+/** Options of the Channel constructor. */
+export interface ChannelOptions<T> {
+  /** Bytes of the ring, a power of two from 256 to 2^30 (default 1 MiB). */
+  capacity?: number;
+  /** 'bytes' (default), 'utf8', 'msgpack', or a Codec object. */
+  codec?: CodecName | Codec<T>;
+  /** 'one' (default): a single thread sends at a time — the fast path, no lock. 'many': any number. */
+  producers?: 'one' | 'many';
+  /** 'one' (default): a single thread receives at a time. 'many': each message goes to exactly one receiver. */
+  consumers?: 'one' | 'many';
+  /**
+   * The largest message, in bytes (default 64 MiB, at most 2^30). Messages larger than one frame
+   * (half the ring) are split into frames and reassembled. Many-consumer channels do not split:
+   * there it is one frame, and larger messages are TOO_LARGE.
+   */
+  maxMessageSize?: number;
+  /** Bytes of an extension area at the end of the channel's memory (the msgpack codec's tables). */
+  extensionBytes?: number;
+  /** Place the channel in this region (at least Channel.byteLength(capacity, ...) bytes). */
+  region?: Region;
+}
+
+/** A channel's handle: the shared memory and the codec name. */
+export interface ChannelHandle extends Handle {
+  readonly codec: string;
+}
+
+/** The handler of {@link Channel.poll}: the message is `buf[offset, offset + length)`, valid during the call. */
+export type PollHandler = (buf: Uint8Array, offset: number, length: number) => void;
