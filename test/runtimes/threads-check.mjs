@@ -1,10 +1,11 @@
-// The thread packages (@shmkit/core, sync, channel) checked in whatever runtime runs this file:
+// The thread packages (@shmkit/core, sync, channel, struct) checked in whatever runtime runs this file:
 // Node, Bun or Deno (test/runtimes/runtimes.test.ts runs it under each). Plain JavaScript, worker
 // threads through node:worker_threads (which all three provide), every message counted and
 // checked, every wait bounded. Prints one line per check and ends with "N passed, N failed".
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Channel, RingBuffer } from '@shmkit/channel';
 import { ShmkitError } from '@shmkit/core';
+import { struct } from '@shmkit/struct';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 
 const T = { timeout: 20_000 };
@@ -127,6 +128,21 @@ async function main() {
     eq(r.m.get('k'), 1n << 70n, 'bigint in a map');
     eq(r.d.getTime(), 5, 'date');
     eq(r.s.has(1), true, 'set');
+  });
+
+  await check('struct views, atomics and a struct codec through a Channel', () => {
+    const Tick = struct({ seq: 'u32', price: 'f64', sym: 'utf8:8', hits: 'i32' }, { name: 'Tick' });
+    const ticks = Tick.alloc(2);
+    const t = ticks.at(1);
+    t.seq = 7;
+    t.price = 1.25;
+    t.sym = 'ACME';
+    Tick.atomic.add(t, 'hits', 5);
+    eq(Tick.atomic.load(t, 'hits'), 5, 'atomic add');
+    const ch = new Channel({ codec: Tick.codec, capacity: 1 << 12 });
+    ch.send({ seq: 3, price: 2.5, sym: 'XYZ', hits: 1 });
+    const r = ch.recv(T);
+    eq(`${r.seq} ${r.price} ${r.sym} ${r.hits}`, '3 2.5 XYZ 1', 'struct through a channel');
   });
 
   if (globalThis.Bun !== undefined || globalThis.Deno !== undefined) {
