@@ -125,6 +125,12 @@ describe('header fields any process can write', () => {
     });
     expect(list.status, list.stderr).toBe(0);
     expect(list.stdout).toContain(name);
+    const readable = spawnSync(process.execPath, [cli, 'segments', 'inspect', name], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(readable.status, readable.stderr).toBe(0);
+    expect(readable.stdout).toContain(name);
     const inspect = spawnSync(process.execPath, [cli, 'segments', 'inspect', name, '--json'], {
       encoding: 'utf8',
       timeout: 30_000,

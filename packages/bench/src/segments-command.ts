@@ -50,7 +50,7 @@ export async function segmentsCommand(
       s.creatorAlive === undefined ? '?' : s.creatorAlive ? 'yes' : 'no',
       String(s.status ?? ''),
       String(s.objects ?? ''),
-      s.created instanceof Date ? s.created.toISOString() : '',
+      iso(s.created),
     ]);
     const header = ['name', 'size', 'creator', 'alive', 'status', 'objects', 'created'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -93,7 +93,7 @@ export async function segmentsCommand(
 /** A SegmentInfo as JSON-ready data (dates as ISO strings). */
 function plainInfo(info: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...info };
-  if (info.created instanceof Date) out.created = info.created.toISOString();
+  if (info.created instanceof Date) out.created = iso(info.created);
   return out;
 }
 
@@ -143,4 +143,9 @@ function approxSize(bytes: number): string {
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${bytes} B`;
+}
+
+/** A Date as ISO text; '' for anything else, or for an invalid date (a planted header). */
+function iso(d: unknown): string {
+  return d instanceof Date && !Number.isNaN(d.getTime()) ? d.toISOString() : '';
 }
