@@ -1,0 +1,304 @@
+"""Channel: messages between Python and Node processes through a segment's framed byte ring.
+
+Waiting (as on the Node side): a receiver that finds nothing spins briefly, then counts itself in
+the receiver sleepers, tries once more, and sleeps on the data signal with the value it read
+before that try; a producer that publishes bumps the signal and wakes only when a receiver is
+counted. Senders wait for room the same way on the space signal. Sleeps last at most one
+liveness slice, after which dead peers are looked for (PEER_DEAD, SKIP of a dead claim).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import atomics, futex
+from ..deadline import Deadline, timeout_error, validate_timeout
+from ..errors import ShmkitError
+from ..identity import LIVENESS_SLICE
+from . import liveness
+from .codec import resolve
+from .layout import (
+    FLAG_MANY_CONSUMERS,
+    FLAG_MANY_PRODUCERS,
+    HEADER_BYTES,
+    LAYOUT_VERSION,
+    O_CAPACITY,
+    O_CLOSED,
+    O_DATA_SIGNAL,
+    O_FLAGS,
+    O_MAX_MESSAGE,
+    O_RECV_SLEEPERS,
+    O_SEND_SLEEPERS,
+    O_SPACE_SIGNAL,
+    O_TAG,
+    O_VERSION,
+    TAG,
+    frame_size,
+    marks_bytes,
+    max_message_for,
+)
+from .ring import MultiConsumer, MultiProducer, Ring, SingleConsumer, SingleProducer
+
+SPIN_MAX = 200e-6
+SPIN_MIN = 5e-6
+
+
+def init(mem, offset: int, capacity: int, many_producers: bool, many_consumers: bool) -> None:
+    """Initializes a channel in zeroed memory; the tag is stored last (publishes it)."""
+    mem.store(offset + O_VERSION, LAYOUT_VERSION)
+    mem.store(offset + O_CAPACITY, capacity)
+    mem.store(offset + O_FLAGS, (FLAG_MANY_PRODUCERS if many_producers else 0) | (FLAG_MANY_CONSUMERS if many_consumers else 0))
+    mem.store(offset + O_MAX_MESSAGE, max_message_for(capacity))
+    if many_consumers:
+        # Marks start odd: "not released" for every position (positions are multiples of 16).
+        at = offset + HEADER_BYTES + capacity
+        mem.u8[at : at + marks_bytes(capacity)] = b"\x01\x00\x00\x00" * (capacity // 16)
+    mem.store(offset + O_TAG, TAG)
+
+
+class Channel:
+    """A channel of a segment: ``send`` on one side, ``recv`` on the other, in any mix of Python
+    and Node processes. Messages arrive exactly once, in each producer's order.
+
+    >>> ch = seg.channel("q", codec="utf8")
+    >>> ch.send("hello")
+    >>> ch.recv(timeout=1.0)
+    'hello'
+    """
+
+    def __init__(self, mem, offset: int, length: int, identity, codec, key: str = "channel"):
+        if mem.load(offset + O_TAG) != TAG:
+            raise ShmkitError("CORRUPT", f"no Channel at the offset of {key!r}")
+        version = mem.load(offset + O_VERSION)
+        if version != LAYOUT_VERSION:
+            raise ShmkitError("INCOMPATIBLE", f"channel layout version {version}, this shmkit reads {LAYOUT_VERSION}")
+        self.key = key
+        self._r = Ring(mem, offset, length)
+        self._id = identity
+        self._codec = resolve(codec)
+        self._producer = None
+        self._consumer = None
+        self._spin = SPIN_MAX
+        self._closed_i = O_CLOSED // 4
+
+    @property
+    def capacity(self) -> int:
+        return self._r.capacity
+
+    @property
+    def max_message_size(self) -> int:
+        """The largest encoded message that fits one frame; larger ones are TOO_LARGE."""
+        return self._r.max_message
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called, by any thread of any process. It can be late."""
+        return self._r.words[self._closed_i] != 0
+
+    # ---- sending ----
+
+    def send(self, value, timeout: float | None = None) -> None:
+        """Sends ``value``, blocking while the ring is full. CLOSED after close(); TOO_LARGE past
+        max_message_size; TIMEOUT after ``timeout`` seconds."""
+        timeout = validate_timeout(timeout)
+        data = self._codec.encode(value)
+        n = len(data)
+        if n > self._r.max_message:
+            raise _too_large(n, self._r.max_message)
+        frame = frame_size(n)
+        p = self._producer or self._producer_side()
+        if self._r.words[self._closed_i]:
+            raise _closed()
+        off = p.try_claim(n, frame)
+        if off < 0:
+            off = self._wait_room(p, n, frame, Deadline(timeout))
+        self._r.ring[off : off + n] = data
+        p.commit(n, frame)
+
+    def try_send(self, value) -> bool:
+        """Sends ``value`` if the ring has room now; False when it is full."""
+        data = self._codec.encode(value)
+        n = len(data)
+        if n > self._r.max_message:
+            raise _too_large(n, self._r.max_message)
+        frame = frame_size(n)
+        p = self._producer or self._producer_side()
+        if self._r.words[self._closed_i]:
+            raise _closed()
+        off = p.try_claim(n, frame)
+        if off < 0:
+            return False
+        self._r.ring[off : off + n] = data
+        p.commit(n, frame)
+        return True
+
+    # ---- receiving ----
+
+    def recv(self, timeout: float | None = None):
+        """Receives the next message, blocking while the ring is empty. CLOSED once closed and
+        drained; PEER_DEAD once drained and every producer died; TIMEOUT after ``timeout`` s."""
+        timeout = validate_timeout(timeout)
+        c = self._consumer or self._consumer_side()
+        f = c.try_peek()
+        if f is None:
+            f = self._wait_frame(c, Deadline(timeout))
+        return self._take(c, f)
+
+    def try_recv(self):
+        """The next message if one is ready, else None. CLOSED once closed and drained."""
+        c = self._consumer or self._consumer_side()
+        f = c.try_peek()
+        if f is None:
+            if not self.closed:
+                return None
+            f = c.try_peek()
+            if f is None:
+                raise _closed()
+        return self._take(c, f)
+
+    def __iter__(self):
+        """Receives until the channel is closed and drained."""
+        while True:
+            try:
+                yield self.recv()
+            except ShmkitError as e:
+                if e.code == "CLOSED":
+                    return
+                raise
+
+    def close(self) -> None:
+        """Closes the channel for everyone: senders get CLOSED, receivers drain then get CLOSED,
+        every waiter wakes up. Idempotent."""
+        r = self._r
+        if atomics.exchange32(r.base + O_CLOSED, 1) != 0:
+            return
+        atomics.add32(r.a_data, 1)
+        atomics.add32(r.a_space, 1)
+        futex.wake(r.a_data)
+        futex.wake(r.a_space)
+
+    def unregister(self) -> None:
+        """Stops counting this thread as a producer (its exit is then no crash). Segment.close() calls it."""
+        if self._producer is not None:
+            liveness.unregister(self._r, self._id.self_token())
+            self._producer = None
+
+    # ---- internals ----
+
+    def _producer_side(self):
+        token = self._id.self_token()
+        liveness.register(self._r, self._id)
+        self._producer = (MultiProducer if self._r.many_producers else SingleProducer)(self._r, token)
+        return self._producer
+
+    def _consumer_side(self):
+        self._consumer = (MultiConsumer if self._r.many_consumers else SingleConsumer)(self._r, self._id.self_token())
+        return self._consumer
+
+    def _take(self, c, f):
+        pos, size, off, n = f
+        try:
+            return self._codec.decode(self._r.ring[off : off + n])
+        finally:
+            # Consumed even if it cannot be decoded: a bad message must not wedge the ring.
+            c.release(pos, size)
+
+    def _wait_room(self, p, n: int, frame: int, deadline: Deadline) -> int:
+        r = self._r
+        words = r.words
+        until = time.perf_counter() + deadline.slice(self._spin)
+        while time.perf_counter() < until:
+            if words[self._closed_i]:
+                raise _closed()
+            off = p.try_claim(n, frame)
+            if off >= 0:
+                self._spin = min(SPIN_MAX, self._spin * 1.25)
+                return off
+        self._spin = max(SPIN_MIN, self._spin / 2)
+        space_i = O_SPACE_SIGNAL // 4
+        while True:
+            signal = words[space_i]
+            if words[self._closed_i]:
+                raise _closed()
+            off = p.try_claim(n, frame)
+            if off >= 0:
+                return off
+            left = deadline.remaining()
+            if left == 0:
+                raise timeout_error("Channel send", deadline.timeout)
+            atomics.add32(r.base + O_SEND_SLEEPERS, 1)
+            try:
+                # Counted: a consumer that frees room from now on bumps the signal. Try once more.
+                off = p.try_claim(n, frame)
+                if off >= 0:
+                    return off
+                res = futex.wait(r.a_space, signal, deadline.slice(LIVENESS_SLICE))
+                if res == futex.TIMED_OUT:
+                    liveness.release_dead_claim(r, self._id)
+            finally:
+                atomics.add32(r.base + O_SEND_SLEEPERS, -1)
+
+    def _wait_frame(self, c, deadline: Deadline):
+        r = self._r
+        words = r.words
+        until = time.perf_counter() + deadline.slice(self._spin)
+        while time.perf_counter() < until:
+            f = c.try_peek()
+            if f is not None:
+                self._spin = min(SPIN_MAX, self._spin * 1.25)
+                return f
+            if words[self._closed_i]:
+                break
+        self._spin = max(SPIN_MIN, self._spin / 2)
+        data_i = O_DATA_SIGNAL // 4
+        while True:
+            signal = words[data_i]
+            f = c.try_peek()
+            if f is not None:
+                return f
+            if words[self._closed_i]:
+                # Closed: everything sent before close() is visible now; drain it, then CLOSED.
+                f = c.try_peek()
+                if f is not None:
+                    return f
+                raise _closed()
+            left = deadline.remaining()
+            if left == 0:
+                raise timeout_error("Channel recv", deadline.timeout)
+            atomics.add32(r.base + O_RECV_SLEEPERS, 1)
+            try:
+                f = c.try_peek()
+                if f is not None:
+                    return f
+                res = futex.wait(r.a_data, signal, deadline.slice(LIVENESS_SLICE))
+            finally:
+                atomics.add32(r.base + O_RECV_SLEEPERS, -1)
+            if res == futex.TIMED_OUT:
+                f = self._check_peers(c)
+                if f is not None:
+                    return f
+
+    def _check_peers(self, c):
+        """After a quiet slice: repairs what dead peers left, and reports PEER_DEAD once the ring
+        is drained and every registered producer died."""
+        if liveness.skip_dead_claim(self._r, self._id):
+            return None
+        if liveness.release_dead_claim(self._r, self._id):
+            return None
+        if not liveness.producers_dead(self._r, self._id):
+            return None
+        f = c.try_peek()
+        if f is not None:
+            return f
+        raise ShmkitError("PEER_DEAD", "every producer of this channel died without closing it, and it is drained")
+
+
+def _closed() -> ShmkitError:
+    return ShmkitError("CLOSED", "the channel is closed")
+
+
+def _too_large(n: int, most: int) -> ShmkitError:
+    return ShmkitError(
+        "TOO_LARGE",
+        f"a message of {n} bytes does not fit this channel (max {most}; use a capacity of at least twice the largest message)",
+    )

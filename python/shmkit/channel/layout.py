@@ -1,0 +1,81 @@
+"""Memory layout of a channel (the Node side's packages/channel/src/layout.ts; docs/format.md,
+"Channel"). Byte offsets from the channel's start:
+
+| offset | field                                  | written by                                    |
+|--------|----------------------------------------|-----------------------------------------------|
+| 0      | tag 'SKch', version, capacity, flags,  | creator (read-only afterwards)                |
+|        | max message; closed (20)               | close()                                       |
+| 128    | tail                                   | the producer ('one'): end of published frames |
+| 132    | reserve                                | producers ('many'): end of claimed room (CAS) |
+| 256    | head                                   | consumers: end of released room               |
+| 384    | read claim                             | consumers ('many'): end of claimed frames     |
+| 512    | data signal, receiver sleepers (516)   | producers bump; receivers count themselves    |
+| 640    | space signal, sender sleepers (644)    | consumers bump; senders count themselves      |
+| 768    | registry overflow flag                 | a producer that found no free slot            |
+| 772    | 63 producer tokens (0 = free)          | producers, on their first send                |
+| 1024   | ring of `capacity` bytes               |                                               |
+| 1024+capacity | marks ('many' consumers): one int32 per 16-byte cell, initially 1 |        |
+
+Positions are byte counts mod 2^32 that only grow; a position's ring offset is pos & (capacity-1).
+A frame is a 16-byte header and its payload, padded to 16 bytes:
+  word 0: 0 not written; -(len+1) claimed, being written; len+1 committed
+  word 1: frame size (header included, multiple of 16) | kind (bits 0-2): MSG 1, PAD 2, SKIP 3
+  word 2: token of the producer that claimed it
+  word 3: token of the consumer that claimed it ('many' consumers), else 0
+"""
+
+TAG = 0x68634B53  # 'SKch'
+LAYOUT_VERSION = 1
+
+O_TAG = 0
+O_VERSION = 4
+O_CAPACITY = 8
+O_FLAGS = 12
+O_MAX_MESSAGE = 16
+O_CLOSED = 20
+O_TAIL = 128
+O_RESERVE = 132
+O_HEAD = 256
+O_READ_CLAIM = 384
+O_DATA_SIGNAL = 512
+O_RECV_SLEEPERS = 516
+O_SPACE_SIGNAL = 640
+O_SEND_SLEEPERS = 644
+O_REGISTRY_OVERFLOW = 768
+O_REGISTRY_FIRST = 772
+O_REGISTRY_END = 1024
+
+HEADER_BYTES = 1024
+FRAME_HEADER = 16
+
+FLAG_MANY_PRODUCERS = 1
+FLAG_MANY_CONSUMERS = 2
+
+KIND_MSG = 1
+KIND_PAD = 2
+KIND_SKIP = 3
+KIND_MASK = 7
+
+MIN_CAPACITY = 256
+MAX_CAPACITY = 1 << 30
+
+
+def marks_bytes(capacity: int) -> int:
+    return capacity // 4
+
+
+def byte_length(capacity: int, many_consumers: bool) -> int:
+    return HEADER_BYTES + capacity + (marks_bytes(capacity) if many_consumers else 0)
+
+
+def frame_size(n: int) -> int:
+    return (FRAME_HEADER + n + 15) & ~15
+
+
+def max_message_for(capacity: int) -> int:
+    # A frame larger than half the ring may never find contiguous room, wherever the wrap falls.
+    return capacity // 2 - FRAME_HEADER
+
+
+def is_capacity(n) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and MIN_CAPACITY <= n <= MAX_CAPACITY and n & (n - 1) == 0

@@ -1,0 +1,351 @@
+"""The ring algorithms, one class per side and flavor (the Node side's producer.ts/consumer.ts):
+
+  SingleProducer   'one' producer: the only writer of tail; publishes by storing the new tail.
+  MultiProducer    'many': claims room by CAS on reserve, marks the frame "being written"
+                   (negative length), copies, publishes by storing the positive length.
+  SingleConsumer   'one' consumer: the only writer of head; releases by storing the new head.
+  MultiConsumer    'many': claims whole frames by CAS on read claim, releases through the marks
+                   beside the ring; whoever finds the frame at head marked moves head on.
+
+Shared words are read through 32-bit memoryviews (a plain aligned ``mov``: Atomics.load on x86)
+and written through the atomics helper (``xchg``/``lock cmpxchg``: Atomics.store/compareExchange).
+Every value read back from the ring is checked before use; nonsense is CORRUPT.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .. import atomics, futex
+from ..errors import ShmkitError
+from .layout import (
+    FLAG_MANY_CONSUMERS,
+    FLAG_MANY_PRODUCERS,
+    FRAME_HEADER,
+    HEADER_BYTES,
+    KIND_MASK,
+    KIND_MSG,
+    KIND_PAD,
+    KIND_SKIP,
+    O_CAPACITY,
+    O_FLAGS,
+    O_HEAD,
+    O_MAX_MESSAGE,
+    O_READ_CLAIM,
+    O_RECV_SLEEPERS,
+    O_RESERVE,
+    O_SEND_SLEEPERS,
+    O_SPACE_SIGNAL,
+    O_DATA_SIGNAL,
+    O_TAIL,
+    is_capacity,
+    marks_bytes,
+    max_message_for,
+)
+
+M32 = 0xFFFFFFFF
+_HDR = struct.Struct("<iiii")
+_W01 = struct.Struct("<ii")
+_I = struct.Struct("<i")
+
+
+def corrupt(what: str) -> ShmkitError:
+    return ShmkitError("CORRUPT", f"channel memory is corrupt: {what}")
+
+
+class Ring:
+    """Views and constants of one channel, read once from its header and validated."""
+
+    def __init__(self, mem, offset: int, length: int):
+        if offset < 0 or offset % 128 or offset + length > mem.size or length < HEADER_BYTES:
+            raise corrupt(f"a channel of {length} bytes at offset {offset}")
+        self.mem = mem
+        self.base = mem.base + offset
+        region = mem.u8[offset : offset + length]
+        self.words = region[:HEADER_BYTES].cast("i")
+        self.uwords = region[:HEADER_BYTES].cast("I")
+        cap = self.words[O_CAPACITY // 4]
+        if not is_capacity(cap) or HEADER_BYTES + cap > length:
+            raise corrupt(f"channel header names a capacity of {cap} bytes")
+        mm = self.words[O_MAX_MESSAGE // 4]
+        if mm != max_message_for(cap):
+            raise corrupt(f"channel header names a max message of {mm} bytes")
+        flags = self.words[O_FLAGS // 4]
+        self.many_producers = bool(flags & FLAG_MANY_PRODUCERS)
+        self.many_consumers = bool(flags & FLAG_MANY_CONSUMERS)
+        if self.many_consumers and HEADER_BYTES + cap + marks_bytes(cap) > length:
+            raise corrupt("channel header names a ring larger than its memory")
+        self.capacity = cap
+        self.mask = cap - 1
+        self.max_message = mm
+        self.ring = region[HEADER_BYTES : HEADER_BYTES + cap]
+        self.ring_words = self.ring.cast("i")
+        self.ring_base = self.base + HEADER_BYTES
+        if self.many_consumers:
+            self.marks = region[HEADER_BYTES + cap : HEADER_BYTES + cap + marks_bytes(cap)].cast("i")
+            self.marks_base = self.base + HEADER_BYTES + cap
+        self.a_tail = self.base + O_TAIL
+        self.a_reserve = self.base + O_RESERVE
+        self.a_head = self.base + O_HEAD
+        self.a_read_claim = self.base + O_READ_CLAIM
+        self.a_data = self.base + O_DATA_SIGNAL
+        self.a_space = self.base + O_SPACE_SIGNAL
+        self.i_tail = O_TAIL // 4
+        self.i_reserve = O_RESERVE // 4
+        self.i_head = O_HEAD // 4
+        self.i_read_claim = O_READ_CLAIM // 4
+        self.i_recv_sleepers = O_RECV_SLEEPERS // 4
+        self.i_send_sleepers = O_SEND_SLEEPERS // 4
+
+    def signal_data(self) -> None:
+        """After publishing: wakes one receiver, only if one sleeps (no syscall on the fast path)."""
+        if self.words[self.i_recv_sleepers] != 0:
+            atomics.add32(self.a_data, 1)
+            futex.wake(self.a_data, 1)
+
+    def signal_space(self) -> None:
+        if self.words[self.i_send_sleepers] != 0:
+            atomics.add32(self.a_space, 1)
+            futex.wake(self.a_space)
+
+    def frame_at(self, pos: int, w0: int, limit: int):
+        """(size, kind, len) of the frame at ``pos`` whose state word is ``w0``, validated against
+        the ring and the ``limit`` bytes published past ``pos``."""
+        idx = pos & self.mask
+        if idx & 15:
+            raise corrupt(f"a frame position {pos} that is not a multiple of 16")
+        w1 = self.ring_words[(idx >> 2) + 1]
+        size = w1 & ~KIND_MASK
+        kind = w1 & KIND_MASK
+        if size < FRAME_HEADER or size > limit or idx + size > self.capacity:
+            raise corrupt(f"a frame of {size} bytes at offset {idx} ({limit} bytes published)")
+        n = 0
+        if kind == KIND_MSG:
+            n = w0 - 1
+            if n < 0 or FRAME_HEADER + n > size:
+                raise corrupt(f"a message of {n} bytes in a {size}-byte frame")
+        elif kind == KIND_PAD:
+            if idx + size != self.capacity:
+                raise corrupt("a padding frame that does not end the ring")
+        elif kind != KIND_SKIP:
+            raise corrupt(f"a frame of unknown kind {kind}")
+        return size, kind, n
+
+    def scrub(self, pos: int, size: int) -> None:
+        """Zeroes released frames so stale bytes never read as a committed header (many producers)."""
+        idx = pos & self.mask
+        self.ring[idx : idx + size] = bytes(size)
+
+
+class SingleProducer:
+    def __init__(self, r: Ring, token: int):
+        self.r = r
+        self.token = token
+        self.cached_head = r.uwords[r.i_head]
+        self.claim_pos = 0
+
+    def try_claim(self, n: int, frame: int) -> int:
+        """Claims room for an ``n``-byte payload in a frame of ``frame`` bytes; returns the ring
+        offset of the payload, or -1 when the ring is full."""
+        r = self.r
+        t = r.uwords[r.i_tail]
+        idx = t & r.mask
+        room = r.capacity - idx
+        need = frame if frame <= room else room + frame
+        if ((t - self.cached_head) & M32) + need > r.capacity:
+            # acquire: pairs with the consumer's store of head; the room it freed is ours.
+            self.cached_head = r.uwords[r.i_head]
+            if ((t - self.cached_head) & M32) + need > r.capacity:
+                return -1
+        if frame > room:
+            # Pad to the end of the ring; published together with the frame, by the tail store.
+            _HDR.pack_into(r.ring, idx, 1, room | KIND_PAD, self.token, 0)
+            t = (t + room) & M32
+        self.claim_pos = t
+        return (t & r.mask) + FRAME_HEADER
+
+    def commit(self, n: int, frame: int) -> None:
+        r = self.r
+        _HDR.pack_into(r.ring, self.claim_pos & r.mask, n + 1, frame | KIND_MSG, self.token, 0)
+        # release: makes the frame (header and payload) visible to the consumer's load of tail.
+        atomics.store32(r.a_tail, self.claim_pos + frame)
+        r.signal_data()
+
+    def abandon(self, frame: int) -> None:
+        pass  # nothing was published: the tail did not move
+
+
+class MultiProducer:
+    def __init__(self, r: Ring, token: int):
+        self.r = r
+        self.token = token
+        self.cached_head = r.uwords[r.i_head]
+        self.claim_pos = 0
+
+    def try_claim(self, n: int, frame: int) -> int:
+        r = self.r
+        while True:
+            rs = r.uwords[r.i_reserve]
+            idx = rs & r.mask
+            room = r.capacity - idx
+            need = frame if frame <= room else room + frame
+            if ((rs - self.cached_head) & M32) + need > r.capacity:
+                self.cached_head = r.uwords[r.i_head]
+                if ((rs - self.cached_head) & M32) + need > r.capacity:
+                    return -1
+            # The claim: from here [rs, rs + need) is ours alone.
+            if atomics.cas32(r.a_reserve, rs, rs + need) & M32 == rs:
+                break
+        if idx & 15:
+            raise corrupt(f"a reserve position {rs} that is not a multiple of 16")
+        pos = rs
+        if frame > room:
+            _W01.pack_into(r.ring, idx + 4, room | KIND_PAD, self.token)
+            _I.pack_into(r.ring, idx + 12, 0)
+            # release: the padding is complete the moment its state word is stored.
+            atomics.store32(r.ring_base + idx, 1)
+            pos = (rs + room) & M32
+        i = pos & r.mask
+        _W01.pack_into(r.ring, i + 4, frame | KIND_MSG, self.token)
+        _I.pack_into(r.ring, i + 12, 0)
+        # "Being written": a consumer reaching this frame waits for the positive length.
+        atomics.store32(r.ring_base + i, -(n + 1))
+        self.claim_pos = pos
+        return i + FRAME_HEADER
+
+    def commit(self, n: int, frame: int) -> None:
+        r = self.r
+        # release: publishes the payload to the consumer that loads this state word.
+        atomics.store32(r.ring_base + (self.claim_pos & r.mask), n + 1)
+        r.signal_data()
+
+    def abandon(self, frame: int) -> None:
+        r = self.r
+        i = self.claim_pos & r.mask
+        _I.pack_into(r.ring, i + 4, frame | KIND_SKIP)
+        atomics.store32(r.ring_base + i, 1)
+        r.signal_data()
+
+
+def _ready(r: Ring, pos: int, tail_cache: list) -> int:
+    """The state word of the frame at ``pos`` if it is ready to read, else 0."""
+    if not r.many_producers:
+        seen = (tail_cache[0] - pos) & M32
+        if seen == 0 or seen > r.capacity:
+            # acquire: pairs with the producer's store of tail; frames below it are complete.
+            tail_cache[0] = r.uwords[r.i_tail]
+            if tail_cache[0] == pos:
+                return 0
+        idx = pos & r.mask
+        if idx & 15:
+            raise corrupt(f"a frame position {pos} that is not a multiple of 16")
+        w0 = r.ring_words[idx >> 2]
+        if w0 <= 0:
+            raise corrupt(f"published frame with state {w0} at offset {idx}")
+        return w0
+    # Only a claimed position holds a header of this lap (see consumer.ts on the Node side).
+    if r.uwords[r.i_reserve] == pos:
+        return 0
+    idx = pos & r.mask
+    if idx & 15:
+        raise corrupt(f"a frame position {pos} that is not a multiple of 16")
+    # acquire: pairs with the producer's store of the positive length.
+    w0 = r.ring_words[idx >> 2]
+    if w0 > 0:
+        return w0
+    if w0 == 0 or -(r.max_message + 1) <= w0 < 0:
+        return 0
+    raise corrupt(f"frame state {w0} at offset {idx}")
+
+
+def _published(r: Ring, pos: int, tail_cache: list) -> int:
+    end = r.uwords[r.i_reserve] if r.many_producers else tail_cache[0]
+    n = (end - pos) & M32
+    if n > r.capacity:
+        raise corrupt(f"{n} bytes published in a ring of {r.capacity}")
+    return n
+
+
+class SingleConsumer:
+    def __init__(self, r: Ring, token: int):
+        self.r = r
+        self.tail = [r.uwords[r.i_tail]]
+
+    def try_peek(self):
+        """(pos, size, payload ring offset, len) of the next message, or None."""
+        r = self.r
+        while True:
+            h = r.uwords[r.i_head]
+            w0 = _ready(r, h, self.tail)
+            if w0 == 0:
+                return None
+            size, kind, n = r.frame_at(h, w0, _published(r, h, self.tail))
+            if kind == KIND_MSG:
+                return h, size, (h & r.mask) + FRAME_HEADER, n
+            self.release(h, size)  # padding or a skipped claim: nothing to deliver
+
+    def release(self, pos: int, size: int) -> None:
+        r = self.r
+        if r.many_producers:
+            r.scrub(pos, size)
+        # release: the room is free for producers once they load the new head.
+        atomics.store32(r.a_head, pos + size)
+        r.signal_space()
+
+
+class MultiConsumer:
+    def __init__(self, r: Ring, token: int):
+        self.r = r
+        self.token = token
+        self.tail = [r.uwords[r.i_tail]]
+
+    def try_peek(self):
+        r = self.r
+        while True:
+            c = r.uwords[r.i_read_claim]
+            try:
+                w0 = _ready(r, c, self.tail)
+                if w0 == 0:
+                    return None
+                size, kind, n = r.frame_at(c, w0, _published(r, c, self.tail))
+            except ShmkitError:
+                # Another consumer may have taken and recycled this frame since we read the claim.
+                if r.uwords[r.i_read_claim] != c:
+                    continue
+                raise
+            # The claim: the frame at c is ours alone if the read claim still pointed at it.
+            if atomics.cas32(r.a_read_claim, c, c + size) & M32 != c:
+                continue
+            # Say who holds it, so survivors can release it if we die first.
+            atomics.store32(r.ring_base + (c & r.mask) + 12, self.token)
+            if kind == KIND_MSG:
+                return c, size, (c & r.mask) + FRAME_HEADER, n
+            self.release(c, size)
+
+    def release(self, pos: int, size: int) -> None:
+        r = self.r
+        # release: our reads of the frame happen before an advancer lets producers reuse it.
+        atomics.store32(r.marks_base + ((pos & r.mask) >> 4) * 4, pos)
+        advance_head(r)
+
+
+def advance_head(r: Ring) -> None:
+    """Moves head past every released frame at its front (many consumers)."""
+    while True:
+        h = r.uwords[r.i_head]
+        if h == r.uwords[r.i_read_claim]:
+            return
+        if h & 15:
+            raise corrupt(f"a head position {h} that is not a multiple of 16")
+        k = (h & r.mask) >> 4
+        # Winning this CAS makes us the only one who may move head past h.
+        if atomics.cas32(r.marks_base + k * 4, h, h | 1) & M32 != h:
+            return
+        size = r.ring_words[((h & r.mask) >> 2) + 1] & ~KIND_MASK
+        if size <= 0 or (h & r.mask) + size > r.capacity:
+            raise corrupt(f"a released frame of {size} bytes")
+        if r.many_producers:
+            r.scrub(h, size)
+        # release: room before the new head may now be overwritten by producers.
+        atomics.store32(r.a_head, h + size)
+        r.signal_space()
