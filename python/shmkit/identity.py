@@ -9,6 +9,7 @@ Slots of 8 words (32 bytes), zeroed memory = empty table:
 |------|-----------------------------------------|-------------------------------------------------|
 | 0    | state: bit 0 LIVE, bits 1-17 generation | claimer (store LIVE); releaser, reclaimer (CAS) |
 | 1    | pid; 0 = free. CAS 0 -> pid IS the claim | claimer; cleared by CAS from the pid read       |
+|      | -1 = retired: its generations are spent  | the claimer that found generation 0x1ffff, once |
 | 2-3  | start time (clock ticks), low word first | claimer, before LIVE                           |
 | 4    | thread id (Node: worker threadId; Python: the native thread id) | claimer, before LIVE |
 
@@ -28,6 +29,7 @@ from .proc import is_alive, self_start_time
 
 SLOT_WORDS = 8
 LIVE = 1
+RETIRED = -1
 SLOT_BITS = 12
 SLOT_MASK = (1 << SLOT_BITS) - 1
 GEN_MASK = 0x1FFFF
@@ -92,8 +94,8 @@ class Identity:
         for slot in range(self.capacity):
             state = atomics.load32(self._addr(slot, 0))
             pid = atomics.load32(self._addr(slot, 1))
-            if pid == 0:
-                continue
+            if pid <= 0:
+                continue  # free, or retired (never reclaimed)
             if state & LIVE:
                 owner = self._read(slot, state)
                 if owner is None or owner[0] == me or is_alive(owner[0], owner[1]):
@@ -121,7 +123,13 @@ class Identity:
                 # The claim: winning it makes this thread the only writer of words 2-4 and LIVE.
                 if atomics.cas32(self._addr(slot, 1), 0, pid) != 0:
                     continue
-                generation = ((atomics.load32(self._addr(slot, 0)) >> 1) + 1) & GEN_MASK
+                current = (atomics.load32(self._addr(slot, 0)) >> 1) & GEN_MASK
+                if current == GEN_MASK:
+                    # Generations never wrap: a slot that issued its last one is retired for
+                    # good (pid -1), so no token is ever issued twice in the segment's life.
+                    atomics.store32(self._addr(slot, 1), RETIRED)
+                    continue
+                generation = current + 1
                 atomics.store32(self._addr(slot, 2), start & 0xFFFFFFFF)
                 atomics.store32(self._addr(slot, 3), start >> 32)
                 atomics.store32(self._addr(slot, 4), tid)
@@ -134,7 +142,9 @@ class Identity:
             if attempt == 0 and self.reclaim() == 0:
                 break
         raise ShmkitError(
-            "TOO_LARGE", f"the thread table is full: {self.capacity} live threads already use this segment"
+            "TOO_LARGE",
+            f"the thread table is full: {self.capacity} live threads already use this segment "
+            "(or its slots are exhausted: create a new segment)",
         )
 
     def _remember(self, token: int) -> None:
