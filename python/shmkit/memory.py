@@ -17,7 +17,7 @@ from .errors import corrupt
 
 
 class Memory:
-    __slots__ = ("mm", "size", "base", "u8", "i32", "_anchor", "what")
+    __slots__ = ("mm", "size", "base", "u8", "i32", "_anchor", "what", "at")
 
     def __init__(self, mm: mmap.mmap, size: int, what: str):
         self.mm = mm
@@ -29,6 +29,8 @@ class Memory:
         self.base = ctypes.addressof(self._anchor)
         self.u8 = memoryview(mm)
         self.i32 = self.u8[: size - size % 4].cast("i")
+        #: Atomics by offset with the base compiled in (atomics.Bound): the fast path.
+        self.at = atomics.Bound(self.base, size)
 
     def check(self, offset: int, width: int = 4) -> int:
         """The address of the aligned ``width``-byte word at ``offset``; CORRUPT when outside."""
@@ -37,16 +39,20 @@ class Memory:
         return self.base + offset
 
     def load(self, offset: int) -> int:
-        return atomics.load32(self.check(offset))
+        self.check(offset)
+        return self.at.load(offset)
 
     def store(self, offset: int, value: int) -> None:
-        atomics.store32(self.check(offset), value)
+        self.check(offset)
+        self.at.store(offset, value)
 
     def cas(self, offset: int, expected: int, desired: int) -> int:
-        return atomics.cas32(self.check(offset), expected, desired)
+        self.check(offset)
+        return self.at.cas(offset, expected, desired)
 
     def add(self, offset: int, value: int) -> int:
-        return atomics.add32(self.check(offset), value)
+        self.check(offset)
+        return self.at.add(offset, value)
 
     def wait(self, offset: int, expected: int, timeout: float | None) -> str:
         return futex.wait(self.check(offset), expected, timeout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from .. import atomics, futex
+from .. import futex
 from ..deadline import Deadline, timeout_error, validate_timeout
 from ..errors import ShmkitError
 from ..identity import LIVENESS_SLICE
@@ -33,11 +33,10 @@ from .layout import (
     O_TAG,
     O_VERSION,
     TAG,
-    frame_size,
     marks_bytes,
     max_message_for,
 )
-from .ring import MultiConsumer, MultiProducer, Ring, SingleConsumer, SingleProducer
+from .ring import EMPTY, MultiConsumer, MultiProducer, Ring, SingleConsumer, SingleProducer
 
 SPIN_MAX = 200e-6
 SPIN_MIN = 5e-6
@@ -76,6 +75,8 @@ class Channel:
         self._r = Ring(mem, offset, length)
         self._id = identity
         self._codec = resolve(codec)
+        self._encode = self._codec.encode
+        self._decode = self._codec.decode
         self._producer = None
         self._consumer = None
         self._spin = SPIN_MAX
@@ -99,62 +100,54 @@ class Channel:
 
     def send(self, value, timeout: float | None = None) -> None:
         """Sends ``value``, blocking while the ring is full. CLOSED after close(); TOO_LARGE past
-        max_message_size; TIMEOUT after ``timeout`` seconds."""
-        timeout = validate_timeout(timeout)
-        data = self._codec.encode(value)
-        n = len(data)
-        if n > self._r.max_message:
-            raise _too_large(n, self._r.max_message)
-        frame = frame_size(n)
+        max_message_size; TIMEOUT after ``timeout`` seconds. Copies the message into the ring;
+        no system call unless a receiver sleeps."""
+        if timeout is not None:
+            timeout = validate_timeout(timeout)
+        data = self._encode(value)
+        if len(data) > self._r.max_message:
+            raise _too_large(len(data), self._r.max_message)
         p = self._producer or self._producer_side()
         if self._r.words[self._closed_i]:
             raise _closed()
-        off = p.try_claim(n, frame)
-        if off < 0:
-            off = self._wait_room(p, n, frame, Deadline(timeout))
-        self._r.ring[off : off + n] = data
-        p.commit(n, frame)
+        if not p.try_send(data):
+            self._wait_room(p, data, Deadline(timeout))
 
     def try_send(self, value) -> bool:
         """Sends ``value`` if the ring has room now; False when it is full."""
-        data = self._codec.encode(value)
-        n = len(data)
-        if n > self._r.max_message:
-            raise _too_large(n, self._r.max_message)
-        frame = frame_size(n)
+        data = self._encode(value)
+        if len(data) > self._r.max_message:
+            raise _too_large(len(data), self._r.max_message)
         p = self._producer or self._producer_side()
         if self._r.words[self._closed_i]:
             raise _closed()
-        off = p.try_claim(n, frame)
-        if off < 0:
-            return False
-        self._r.ring[off : off + n] = data
-        p.commit(n, frame)
-        return True
+        return p.try_send(data)
 
     # ---- receiving ----
 
     def recv(self, timeout: float | None = None):
         """Receives the next message, blocking while the ring is empty. CLOSED once closed and
-        drained; PEER_DEAD once drained and every producer died; TIMEOUT after ``timeout`` s."""
-        timeout = validate_timeout(timeout)
+        drained; PEER_DEAD once drained and every producer died; TIMEOUT after ``timeout`` s.
+        Returns a value the caller owns (bytes, str, ...)."""
+        if timeout is not None:
+            timeout = validate_timeout(timeout)
         c = self._consumer or self._consumer_side()
-        f = c.try_peek()
-        if f is None:
-            f = self._wait_frame(c, Deadline(timeout))
-        return self._take(c, f)
+        v = c.try_take(self._decode)
+        if v is EMPTY:
+            v = self._wait_frame(c, Deadline(timeout))
+        return v
 
     def try_recv(self):
         """The next message if one is ready, else None. CLOSED once closed and drained."""
         c = self._consumer or self._consumer_side()
-        f = c.try_peek()
-        if f is None:
+        v = c.try_take(self._decode)
+        if v is EMPTY:
             if not self.closed:
                 return None
-            f = c.try_peek()
-            if f is None:
+            v = c.try_take(self._decode)
+            if v is EMPTY:
                 raise _closed()
-        return self._take(c, f)
+        return v
 
     def __iter__(self):
         """Receives until the channel is closed and drained."""
@@ -170,12 +163,12 @@ class Channel:
         """Closes the channel for everyone: senders get CLOSED, receivers drain then get CLOSED,
         every waiter wakes up. Idempotent."""
         r = self._r
-        if atomics.exchange32(r.base + O_CLOSED, 1) != 0:
+        if r.at.exchange(r.base + O_CLOSED, 1) != 0:
             return
-        atomics.add32(r.a_data, 1)
-        atomics.add32(r.a_space, 1)
-        futex.wake(r.a_data)
-        futex.wake(r.a_space)
+        r.at.add(r.a_data, 1)
+        r.at.add(r.a_space, 1)
+        futex.wake(r.abs_data)
+        futex.wake(r.abs_space)
 
     def unregister(self) -> None:
         """Stops counting this thread as a producer (its exit is then no crash). Segment.close() calls it."""
@@ -195,101 +188,91 @@ class Channel:
         self._consumer = (MultiConsumer if self._r.many_consumers else SingleConsumer)(self._r, self._id.self_token())
         return self._consumer
 
-    def _take(self, c, f):
-        pos, size, off, n = f
-        try:
-            return self._codec.decode(self._r.ring[off : off + n])
-        finally:
-            # Consumed even if it cannot be decoded: a bad message must not wedge the ring.
-            c.release(pos, size)
-
-    def _wait_room(self, p, n: int, frame: int, deadline: Deadline) -> int:
+    def _wait_room(self, p, data, deadline: Deadline) -> None:
         r = self._r
         words = r.words
         until = time.perf_counter() + deadline.slice(self._spin)
         while time.perf_counter() < until:
             if words[self._closed_i]:
                 raise _closed()
-            off = p.try_claim(n, frame)
-            if off >= 0:
+            if p.try_send(data):
                 self._spin = min(SPIN_MAX, self._spin * 1.25)
-                return off
+                return
         self._spin = max(SPIN_MIN, self._spin / 2)
         space_i = O_SPACE_SIGNAL // 4
         while True:
             signal = words[space_i]
             if words[self._closed_i]:
                 raise _closed()
-            off = p.try_claim(n, frame)
-            if off >= 0:
-                return off
+            if p.try_send(data):
+                return
             left = deadline.remaining()
             if left == 0:
                 raise timeout_error("Channel send", deadline.timeout)
-            atomics.add32(r.base + O_SEND_SLEEPERS, 1)
+            r.at.add(r.base + O_SEND_SLEEPERS, 1)
             try:
                 # Counted: a consumer that frees room from now on bumps the signal. Try once more.
-                off = p.try_claim(n, frame)
-                if off >= 0:
-                    return off
-                res = futex.wait(r.a_space, signal, deadline.slice(LIVENESS_SLICE))
+                if p.try_send(data):
+                    return
+                res = futex.wait(r.abs_space, signal, deadline.slice(LIVENESS_SLICE))
                 if res == futex.TIMED_OUT:
                     liveness.release_dead_claim(r, self._id)
             finally:
-                atomics.add32(r.base + O_SEND_SLEEPERS, -1)
+                r.at.add(r.base + O_SEND_SLEEPERS, -1)
 
     def _wait_frame(self, c, deadline: Deadline):
         r = self._r
         words = r.words
         until = time.perf_counter() + deadline.slice(self._spin)
+        decode = self._decode
         while time.perf_counter() < until:
-            f = c.try_peek()
-            if f is not None:
+            v = c.try_take(decode)
+            if v is not EMPTY:
                 self._spin = min(SPIN_MAX, self._spin * 1.25)
-                return f
+                return v
             if words[self._closed_i]:
                 break
         self._spin = max(SPIN_MIN, self._spin / 2)
         data_i = O_DATA_SIGNAL // 4
         while True:
             signal = words[data_i]
-            f = c.try_peek()
-            if f is not None:
-                return f
+            v = c.try_take(decode)
+            if v is not EMPTY:
+                return v
             if words[self._closed_i]:
                 # Closed: everything sent before close() is visible now; drain it, then CLOSED.
-                f = c.try_peek()
-                if f is not None:
-                    return f
+                v = c.try_take(decode)
+                if v is not EMPTY:
+                    return v
                 raise _closed()
             left = deadline.remaining()
             if left == 0:
                 raise timeout_error("Channel recv", deadline.timeout)
-            atomics.add32(r.base + O_RECV_SLEEPERS, 1)
+            r.at.add(r.base + O_RECV_SLEEPERS, 1)
             try:
-                f = c.try_peek()
-                if f is not None:
-                    return f
-                res = futex.wait(r.a_data, signal, deadline.slice(LIVENESS_SLICE))
+                v = c.try_take(decode)
+                if v is not EMPTY:
+                    return v
+                res = futex.wait(r.abs_data, signal, deadline.slice(LIVENESS_SLICE))
             finally:
-                atomics.add32(r.base + O_RECV_SLEEPERS, -1)
+                r.at.add(r.base + O_RECV_SLEEPERS, -1)
             if res == futex.TIMED_OUT:
-                f = self._check_peers(c)
-                if f is not None:
-                    return f
+                v = self._check_peers(c)
+                if v is not EMPTY:
+                    return v
 
     def _check_peers(self, c):
         """After a quiet slice: repairs what dead peers left, and reports PEER_DEAD once the ring
         is drained and every registered producer died."""
         if liveness.skip_dead_claim(self._r, self._id):
-            return None
+            return EMPTY
         if liveness.release_dead_claim(self._r, self._id):
-            return None
+            return EMPTY
         if not liveness.producers_dead(self._r, self._id):
-            return None
-        f = c.try_peek()
-        if f is not None:
-            return f
+            return EMPTY
+        v = c.try_take(self._decode)
+        if v is not EMPTY:
+            return v
         raise ShmkitError("PEER_DEAD", "every producer of this channel died without closing it, and it is drained")
 
 

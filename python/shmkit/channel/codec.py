@@ -1,5 +1,6 @@
 """Codecs: values to frame payloads and back. Ids as stored in a channel's directory entry (p2):
-bytes 1, utf8 2, msgpack 3 (the same ids as the Node side)."""
+bytes 1, utf8 2, msgpack 3 (the same ids as the Node side). ``decode`` receives a bytes object
+already copied out of the ring (the caller owns it)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ class BytesCodec:
         raise ShmkitError("INVALID_ARGUMENT", f"the bytes codec sends bytes-like values, got {type(value).__name__}")
 
     @staticmethod
-    def decode(view):
-        return bytes(view)
+    def decode(payload: bytes) -> bytes:
+        return payload
 
 
 class Utf8Codec:
@@ -37,7 +38,7 @@ class Utf8Codec:
     @staticmethod
     def decode(view):
         # Invalid sequences become U+FFFD, as the Node side's TextDecoder (fatal: false) does.
-        return bytes(view).decode("utf-8", "replace")
+        return view.decode("utf-8", "replace")
 
 
 class MsgpackCodec:
@@ -66,7 +67,7 @@ class MsgpackCodec:
             raise ValueError(f"msgpack extension type {code} (a msgpackr record or clone type) is not supported")
 
         try:
-            return self._m.unpackb(bytes(view), raw=False, strict_map_key=False, ext_hook=ext)
+            return self._m.unpackb(view, raw=False, strict_map_key=False, ext_hook=ext)
         except Exception as e:  # noqa: BLE001
             raise ShmkitError("CORRUPT", f"a msgpack message could not be decoded: {e}") from None
 

@@ -5,7 +5,7 @@ claimed ('many' consumers) is released so head can move on."""
 
 from __future__ import annotations
 
-from .. import atomics
+
 from .layout import KIND_MASK, KIND_SKIP, O_REGISTRY_END, O_REGISTRY_FIRST, O_REGISTRY_OVERFLOW
 from .ring import M32, Ring, advance_head, corrupt
 
@@ -19,19 +19,19 @@ def register(r: Ring, identity) -> None:
         if w[i] == token:
             return
     for i in _SLOTS:
-        if atomics.cas32(r.base + i * 4, 0, token) == 0:
+        if r.at.cas(r.base + i * 4, 0, token) == 0:
             return
     for i in _SLOTS:
         t = w[i]
-        if not identity.is_alive(t) and atomics.cas32(r.base + i * 4, t, token) == t:
+        if not identity.is_alive(t) and r.at.cas(r.base + i * 4, t, token) == t:
             return
     # No slot: liveness can no longer be judged, so PEER_DEAD is never reported for this channel.
-    atomics.store32(r.base + O_REGISTRY_OVERFLOW, 1)
+    r.at.store(r.base + O_REGISTRY_OVERFLOW, 1)
 
 
 def unregister(r: Ring, token: int) -> None:
     for i in _SLOTS:
-        atomics.cas32(r.base + i * 4, token, 0)
+        r.at.cas(r.base + i * 4, token, 0)
 
 
 def producers_dead(r: Ring, identity) -> bool:
@@ -66,10 +66,10 @@ def skip_dead_claim(r: Ring, identity) -> bool:
     if identity.is_alive(r.ring_words[(i >> 2) + 2]):
         return False
     w1 = r.ring_words[(i >> 2) + 1]
-    atomics.store32(r.ring_base + i + 4, (w1 & ~KIND_MASK) | KIND_SKIP)
+    r.at.store(r.ring_base + i + 4, (w1 & ~KIND_MASK) | KIND_SKIP)
     # The producer is dead, so nobody else writes this word; the CAS guards against a second
     # receiver doing the same repair at the same time.
-    return atomics.cas32(r.ring_base + i, w0, 1) == w0
+    return r.at.cas(r.ring_base + i, w0, 1) == w0
 
 
 def release_dead_claim(r: Ring, identity) -> bool:
@@ -87,7 +87,7 @@ def release_dead_claim(r: Ring, identity) -> bool:
         token = r.ring_words[((h & r.mask) >> 2) + 3]
         if token == 0 or identity.is_alive(token):
             return False
-        if atomics.cas32(r.marks_base + k * 4, mark, h) & M32 != mark:
+        if r.at.cas(r.marks_base + k * 4, mark, h) & M32 != mark:
             return False
     advance_head(r)
     return True

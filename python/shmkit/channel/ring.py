@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import struct
 
-from .. import atomics, futex
+from .. import futex
 from ..errors import ShmkitError
+from ..failpoint import FAILPOINT, failpoint
 from .layout import (
     FLAG_MANY_CONSUMERS,
     FLAG_MANY_PRODUCERS,
@@ -60,7 +61,10 @@ class Ring:
         if offset < 0 or offset % 128 or offset + length > mem.size or length < HEADER_BYTES:
             raise corrupt(f"a channel of {length} bytes at offset {offset}")
         self.mem = mem
-        self.base = mem.base + offset
+        # Offsets below are from the mapping's start, for the bound atomics (mem.at); abs_*
+        # are addresses, for the futex.
+        self.at = mem.at
+        self.base = offset
         region = mem.u8[offset : offset + length]
         self.words = region[:HEADER_BYTES].cast("i")
         self.uwords = region[:HEADER_BYTES].cast("I")
@@ -78,8 +82,9 @@ class Ring:
         self.capacity = cap
         self.mask = cap - 1
         self.max_message = mm
-        self.ring = region[HEADER_BYTES : HEADER_BYTES + cap]
-        self.ring_words = self.ring.cast("i")
+        self.mm = mem.mm
+        self.ring_at = offset + HEADER_BYTES  # the ring's offset in the mapping
+        self.ring_words = region[HEADER_BYTES : HEADER_BYTES + cap].cast("i")
         self.ring_base = self.base + HEADER_BYTES
         if self.many_consumers:
             self.marks = region[HEADER_BYTES + cap : HEADER_BYTES + cap + marks_bytes(cap)].cast("i")
@@ -90,6 +95,8 @@ class Ring:
         self.a_read_claim = self.base + O_READ_CLAIM
         self.a_data = self.base + O_DATA_SIGNAL
         self.a_space = self.base + O_SPACE_SIGNAL
+        self.abs_data = mem.base + self.a_data
+        self.abs_space = mem.base + self.a_space
         self.i_tail = O_TAIL // 4
         self.i_reserve = O_RESERVE // 4
         self.i_head = O_HEAD // 4
@@ -97,16 +104,15 @@ class Ring:
         self.i_recv_sleepers = O_RECV_SLEEPERS // 4
         self.i_send_sleepers = O_SEND_SLEEPERS // 4
 
-    def signal_data(self) -> None:
-        """After publishing: wakes one receiver, only if one sleeps (no syscall on the fast path)."""
-        if self.words[self.i_recv_sleepers] != 0:
-            atomics.add32(self.a_data, 1)
-            futex.wake(self.a_data, 1)
+    # Publishers check the sleeper count themselves (one memoryview read, no call on the fast
+    # path) and call these only when someone sleeps.
+    def wake_receiver(self) -> None:
+        self.at.add(self.a_data, 1)
+        futex.wake(self.abs_data, 1)
 
-    def signal_space(self) -> None:
-        if self.words[self.i_send_sleepers] != 0:
-            atomics.add32(self.a_space, 1)
-            futex.wake(self.a_space)
+    def wake_sender(self) -> None:
+        self.at.add(self.a_space, 1)
+        futex.wake(self.abs_space)
 
     def frame_at(self, pos: int, w0: int, limit: int):
         """(size, kind, len) of the frame at ``pos`` whose state word is ``w0``, validated against
@@ -133,98 +139,103 @@ class Ring:
 
     def scrub(self, pos: int, size: int) -> None:
         """Zeroes released frames so stale bytes never read as a committed header (many producers)."""
-        idx = pos & self.mask
-        self.ring[idx : idx + size] = bytes(size)
+        at = self.ring_at + (pos & self.mask)
+        self.mm[at : at + size] = bytes(size)
 
 
 class SingleProducer:
+    """'one' producer: the only writer of tail."""
+
     def __init__(self, r: Ring, token: int):
         self.r = r
         self.token = token
         self.cached_head = r.uwords[r.i_head]
-        self.claim_pos = 0
 
-    def try_claim(self, n: int, frame: int) -> int:
-        """Claims room for an ``n``-byte payload in a frame of ``frame`` bytes; returns the ring
-        offset of the payload, or -1 when the ring is full."""
+    def try_send(self, data) -> bool:
+        """Copies ``data`` into a new frame and publishes it; False when the ring has no room."""
         r = self.r
+        n = len(data)
+        frame = (n + 31) & ~15  # header + payload, padded to 16
+        cap = r.capacity
         t = r.uwords[r.i_tail]
         idx = t & r.mask
-        room = r.capacity - idx
+        room = cap - idx
         need = frame if frame <= room else room + frame
-        if ((t - self.cached_head) & M32) + need > r.capacity:
+        if ((t - self.cached_head) & M32) + need > cap:
             # acquire: pairs with the consumer's store of head; the room it freed is ours.
             self.cached_head = r.uwords[r.i_head]
-            if ((t - self.cached_head) & M32) + need > r.capacity:
-                return -1
+            if ((t - self.cached_head) & M32) + need > cap:
+                return False
+        mm = r.mm
         if frame > room:
             # Pad to the end of the ring; published together with the frame, by the tail store.
-            _HDR.pack_into(r.ring, idx, 1, room | KIND_PAD, self.token, 0)
+            _HDR.pack_into(mm, r.ring_at + idx, 1, room | KIND_PAD, self.token, 0)
             t = (t + room) & M32
-        self.claim_pos = t
-        return (t & r.mask) + FRAME_HEADER
-
-    def commit(self, n: int, frame: int) -> None:
-        r = self.r
-        _HDR.pack_into(r.ring, self.claim_pos & r.mask, n + 1, frame | KIND_MSG, self.token, 0)
-        # release: makes the frame (header and payload) visible to the consumer's load of tail.
-        atomics.store32(r.a_tail, self.claim_pos + frame)
-        r.signal_data()
-
-    def abandon(self, frame: int) -> None:
-        pass  # nothing was published: the tail did not move
+            idx = 0
+        at = r.ring_at + idx
+        _HDR.pack_into(mm, at, n + 1, frame | KIND_MSG, self.token, 0)
+        mm[at + FRAME_HEADER : at + FRAME_HEADER + n] = data
+        # release: makes the frame (header and payload) visible to the consumer's load of tail
+        # (xchg: also orders it before the sleeper check below, which a plain store would not).
+        r.at.store(r.a_tail, t + frame)
+        if r.words[r.i_recv_sleepers]:
+            r.wake_receiver()
+        return True
 
 
 class MultiProducer:
+    """'many' producers: claim by CAS on reserve, publish each frame's state word."""
+
     def __init__(self, r: Ring, token: int):
         self.r = r
         self.token = token
         self.cached_head = r.uwords[r.i_head]
-        self.claim_pos = 0
 
-    def try_claim(self, n: int, frame: int) -> int:
+    def try_send(self, data) -> bool:
         r = self.r
+        n = len(data)
+        frame = (n + 31) & ~15
+        cap = r.capacity
         while True:
             rs = r.uwords[r.i_reserve]
             idx = rs & r.mask
-            room = r.capacity - idx
+            room = cap - idx
             need = frame if frame <= room else room + frame
-            if ((rs - self.cached_head) & M32) + need > r.capacity:
+            if ((rs - self.cached_head) & M32) + need > cap:
                 self.cached_head = r.uwords[r.i_head]
-                if ((rs - self.cached_head) & M32) + need > r.capacity:
-                    return -1
+                if ((rs - self.cached_head) & M32) + need > cap:
+                    return False
+            if idx & 15:
+                raise corrupt(f"a reserve position {rs} that is not a multiple of 16")
             # The claim: from here [rs, rs + need) is ours alone.
-            if atomics.cas32(r.a_reserve, rs, rs + need) & M32 == rs:
+            if r.at.cas(r.a_reserve, rs, rs + need) & M32 == rs:
                 break
-        if idx & 15:
-            raise corrupt(f"a reserve position {rs} that is not a multiple of 16")
-        pos = rs
+        mm = r.mm
         if frame > room:
-            _W01.pack_into(r.ring, idx + 4, room | KIND_PAD, self.token)
-            _I.pack_into(r.ring, idx + 12, 0)
+            _HDR.pack_into(mm, r.ring_at + idx, 0, room | KIND_PAD, self.token, 0)
             # release: the padding is complete the moment its state word is stored.
-            atomics.store32(r.ring_base + idx, 1)
-            pos = (rs + room) & M32
-        i = pos & r.mask
-        _W01.pack_into(r.ring, i + 4, frame | KIND_MSG, self.token)
-        _I.pack_into(r.ring, i + 12, 0)
+            r.at.store(r.ring_base + idx, 1)
+            idx = 0
+        at = r.ring_at + idx
+        _HDR.pack_into(mm, at, 0, frame | KIND_MSG, self.token, 0)
         # "Being written": a consumer reaching this frame waits for the positive length.
-        atomics.store32(r.ring_base + i, -(n + 1))
-        self.claim_pos = pos
-        return i + FRAME_HEADER
-
-    def commit(self, n: int, frame: int) -> None:
-        r = self.r
+        r.at.store(r.ring_base + idx, -(n + 1))
+        if FAILPOINT is not None:
+            failpoint("channel.after-claim")
+        try:
+            mm[at + FRAME_HEADER : at + FRAME_HEADER + n] = data
+        except BaseException:
+            # Give the claim back as a SKIP (an interrupt mid-copy must not wedge the ring).
+            _I.pack_into(mm, at + 4, frame | KIND_SKIP)
+            r.at.store(r.ring_base + idx, 1)
+            raise
+        if FAILPOINT is not None:
+            failpoint("channel.before-commit")
         # release: publishes the payload to the consumer that loads this state word.
-        atomics.store32(r.ring_base + (self.claim_pos & r.mask), n + 1)
-        r.signal_data()
-
-    def abandon(self, frame: int) -> None:
-        r = self.r
-        i = self.claim_pos & r.mask
-        _I.pack_into(r.ring, i + 4, frame | KIND_SKIP)
-        atomics.store32(r.ring_base + i, 1)
-        r.signal_data()
+        r.at.store(r.ring_base + idx, n + 1)
+        if r.words[r.i_recv_sleepers]:
+            r.wake_receiver()
+        return True
 
 
 def _ready(r: Ring, pos: int, tail_cache: list) -> int:
@@ -266,47 +277,75 @@ def _published(r: Ring, pos: int, tail_cache: list) -> int:
     return n
 
 
+EMPTY = object()
+
+
 class SingleConsumer:
+    """'one' consumer: the only writer of head."""
+
     def __init__(self, r: Ring, token: int):
         self.r = r
         self.tail = [r.uwords[r.i_tail]]
 
-    def try_peek(self):
-        """(pos, size, payload ring offset, len) of the next message, or None."""
+    def try_take(self, decode):
+        """decode(payload bytes) of the next message, or EMPTY when none is ready."""
         r = self.r
         while True:
             h = r.uwords[r.i_head]
-            w0 = _ready(r, h, self.tail)
-            if w0 == 0:
-                return None
+            if not r.many_producers:
+                seen = (self.tail[0] - h) & M32
+                if seen == 0 or seen > r.capacity:
+                    # acquire: pairs with the producer's store of tail; frames below it are complete.
+                    self.tail[0] = r.uwords[r.i_tail]
+                    if self.tail[0] == h:
+                        return EMPTY
+                idx = h & r.mask
+                if idx & 15:
+                    raise corrupt(f"a frame position {h} that is not a multiple of 16")
+                w0 = r.ring_words[idx >> 2]
+                if w0 <= 0:
+                    raise corrupt(f"published frame with state {w0} at offset {idx}")
+            else:
+                w0 = _ready(r, h, self.tail)
+                if w0 == 0:
+                    return EMPTY
             size, kind, n = r.frame_at(h, w0, _published(r, h, self.tail))
             if kind == KIND_MSG:
-                return h, size, (h & r.mask) + FRAME_HEADER, n
+                at = r.ring_at + (h & r.mask) + FRAME_HEADER
+                try:
+                    return decode(r.mm[at : at + n])
+                finally:
+                    # Consumed even if it cannot be decoded: a bad message must not wedge the ring.
+                    self.release(h, size)
             self.release(h, size)  # padding or a skipped claim: nothing to deliver
 
     def release(self, pos: int, size: int) -> None:
         r = self.r
         if r.many_producers:
             r.scrub(pos, size)
-        # release: the room is free for producers once they load the new head.
-        atomics.store32(r.a_head, pos + size)
-        r.signal_space()
+        # release: the room is free for producers once they load the new head (xchg: also
+        # orders it before the sleeper check, so a sender that counted itself is woken).
+        r.at.store(r.a_head, pos + size)
+        if r.words[r.i_send_sleepers]:
+            r.wake_sender()
 
 
 class MultiConsumer:
+    """'many' consumers: claim frames by CAS on the read claim, release through the marks."""
+
     def __init__(self, r: Ring, token: int):
         self.r = r
         self.token = token
         self.tail = [r.uwords[r.i_tail]]
 
-    def try_peek(self):
+    def try_take(self, decode):
         r = self.r
         while True:
             c = r.uwords[r.i_read_claim]
             try:
                 w0 = _ready(r, c, self.tail)
                 if w0 == 0:
-                    return None
+                    return EMPTY
                 size, kind, n = r.frame_at(c, w0, _published(r, c, self.tail))
             except ShmkitError:
                 # Another consumer may have taken and recycled this frame since we read the claim.
@@ -314,18 +353,22 @@ class MultiConsumer:
                     continue
                 raise
             # The claim: the frame at c is ours alone if the read claim still pointed at it.
-            if atomics.cas32(r.a_read_claim, c, c + size) & M32 != c:
+            if r.at.cas(r.a_read_claim, c, c + size) & M32 != c:
                 continue
             # Say who holds it, so survivors can release it if we die first.
-            atomics.store32(r.ring_base + (c & r.mask) + 12, self.token)
+            r.at.store(r.ring_base + (c & r.mask) + 12, self.token)
             if kind == KIND_MSG:
-                return c, size, (c & r.mask) + FRAME_HEADER, n
+                at = r.ring_at + (c & r.mask) + FRAME_HEADER
+                try:
+                    return decode(r.mm[at : at + n])
+                finally:
+                    self.release(c, size)
             self.release(c, size)
 
     def release(self, pos: int, size: int) -> None:
         r = self.r
         # release: our reads of the frame happen before an advancer lets producers reuse it.
-        atomics.store32(r.marks_base + ((pos & r.mask) >> 4) * 4, pos)
+        r.at.store(r.marks_base + ((pos & r.mask) >> 4) * 4, pos)
         advance_head(r)
 
 
@@ -339,7 +382,7 @@ def advance_head(r: Ring) -> None:
             raise corrupt(f"a head position {h} that is not a multiple of 16")
         k = (h & r.mask) >> 4
         # Winning this CAS makes us the only one who may move head past h.
-        if atomics.cas32(r.marks_base + k * 4, h, h | 1) & M32 != h:
+        if r.at.cas(r.marks_base + k * 4, h, h | 1) & M32 != h:
             return
         size = r.ring_words[((h & r.mask) >> 2) + 1] & ~KIND_MASK
         if size <= 0 or (h & r.mask) + size > r.capacity:
@@ -347,5 +390,6 @@ def advance_head(r: Ring) -> None:
         if r.many_producers:
             r.scrub(h, size)
         # release: room before the new head may now be overwritten by producers.
-        atomics.store32(r.a_head, h + size)
-        r.signal_space()
+        r.at.store(r.a_head, h + size)
+        if r.words[r.i_send_sleepers]:
+            r.wake_sender()
