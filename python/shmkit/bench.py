@@ -30,10 +30,21 @@ import zlib
 BACKENDS = ("python-mp-queue", "python-mp-pipe", "python-shmkit")
 
 
+_pools: dict = {}
+
+
 def _pool(size: int):
-    """Distinct messages of ``size`` bytes (at least 4), each carrying its index, and their CRCs."""
+    """Distinct messages of ``size`` bytes (at least 4), each carrying its index, and their CRCs
+    (at most 4 MiB of them; built once per size)."""
+    hit = _pools.get(size)
+    if hit is None:
+        hit = _pools[size] = _make_pool(size)
+    return hit
+
+
+def _make_pool(size: int):
     size = max(size, 4)
-    count = max(4, min(1024, (64 << 20) // size))
+    count = max(4, min(1024, (4 << 20) // size))
     msgs = []
     for i in range(count):
         body = bytes(((i * 131 + j * 7) & 0xFF) for j in range(min(size - 4, 256)))
@@ -58,9 +69,9 @@ def _capacity(size: int) -> int:
 class _Transport:
     """One direction pair between the parent and the child, for one backend."""
 
-    def __init__(self, backend: str, seg_name: str | None):
+    def __init__(self, backend: str, seg):
         self.backend = backend
-        self.seg_name = seg_name
+        self._seg = seg
         if backend == "python-mp-queue":
             self.to_child, self.to_parent = mp.Queue(), mp.Queue()
         elif backend == "python-mp-pipe":
@@ -75,11 +86,7 @@ class _Transport:
         if b == "python-mp-pipe":
             c = self.parent_end if side == "parent" else self.child_end
             return c.send_bytes, c.recv_bytes
-        from shmkit import Segment  # noqa: PLC0415
-
-        seg = getattr(self, "_seg", None)
-        if seg is None:
-            seg = self._seg = Segment.open(self.seg_name, timeout=10)
+        seg = self._seg  # mapped before the fork: the child shares the mapping
         cap = _capacity(size)
         down = seg.channel(f"down-{size}", capacity=cap)
         up = seg.channel(f"up-{size}", capacity=cap)
@@ -115,13 +122,14 @@ class Session:
             raise SystemExit(f"unknown backend {backend}")
         self.backend = backend
         self.seg = None
-        seg_name = None
         if backend == "python-shmkit":
             from shmkit import Segment  # noqa: PLC0415
 
-            seg_name = f"pybench-{os.getpid()}"
-            self.seg = Segment.create(seg_name, size=40 << 20)
-        self.t = _Transport(backend, seg_name)
+            self.seg = Segment.create(f"pybench-{os.getpid()}", size=40 << 20)
+            # Both processes use the mapping (the child inherits it): the name can go at once,
+            # so nothing is left behind in /dev/shm whatever happens to this process.
+            self.seg.unlink()
+        self.t = _Transport(backend, self.seg)
         self.control, child_control = mp.Pipe()
         self.proc = mp.get_context("fork").Process(target=_child, args=(self.t, child_control), daemon=True)
         self.proc.start()
@@ -171,8 +179,6 @@ class Session:
         finally:
             if self.proc.is_alive():
                 self.proc.kill()
-            if self.seg is not None:
-                self.seg.unlink()
 
 
 def serve(backend: str) -> None:

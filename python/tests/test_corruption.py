@@ -19,9 +19,9 @@ class CorruptionTest(SegmentCase):
         rng = random.Random(seed)
         seg = self.segment("fuzz", size=1 << 16)
         for key, producers in (("one", "one"), ("many", "many")):
-            ch = seg.channel(key, capacity=1024, producers=producers)
+            ch = seg.channel(key, capacity=4096, producers=producers)
             for i in range(12):
-                ch.send(bytes([i]) * rng.randrange(0, 120))
+                ch.send(bytes([i]) * rng.randrange(0, 120), timeout=5)
             for _ in range(4):
                 ch.recv(timeout=1)
         objects = {k: (o, n) for (k, _, o, n) in seg.objects()}
@@ -49,7 +49,7 @@ class CorruptionTest(SegmentCase):
             s = Segment.open(name)
             try:
                 for key, producers in (("one", "one"), ("many", "many")):
-                    ch = s.channel(key, capacity=1024, producers=producers)
+                    ch = s.channel(key, capacity=4096, producers=producers)
                     for _ in range(40):
                         if ch.try_recv() is None:
                             break

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { CHANNEL_LIMITS, Channel } from '@shmkit/channel';
 import { ShmkitError } from '@shmkit/core';
 import * as hdr from 'hdr-histogram-js';
+import { PYTHON_BACKENDS } from './backend-python.js';
 import { structBackend } from './backend-struct.js';
 import { type Peer, type PeerLink, startChildPeer, startThreadPeer } from './link.js';
 import { MessageMaker, Verifier } from './payload.js';
@@ -480,6 +481,7 @@ function backend(
 }
 
 const BACKENDS: Record<BackendId, Backend> = {
+  ...PYTHON_BACKENDS,
   postmessage: backend(
     'postmessage',
     'thread',

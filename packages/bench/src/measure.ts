@@ -36,6 +36,7 @@ import {
   type Pattern,
   type PayloadKind,
   type ProgressEvent,
+  PYTHON_BACKEND_IDS,
   type Skipped,
 } from './types.js';
 import { fidelityProblem } from './wire.js';
@@ -137,7 +138,9 @@ export async function measure(o: MeasureOptions = {}): Promise<BenchReport> {
   const t0 = performance.now();
   const quick = o.quick ?? false;
   const ids = [
-    ...new Set(o.backends ?? [...BACKEND_IDS, 'shmkit-thread-async', 'shmkit-thread-struct']),
+    ...new Set(
+      o.backends ?? [...BACKEND_IDS, 'shmkit-thread-async', 'shmkit-thread-struct', ...PYTHON_BACKEND_IDS],
+    ),
   ] as BackendId[];
   const patterns = [...new Set(o.patterns ?? PATTERNS)];
   const payloads = [...new Set(o.payloads ?? PAYLOAD_KINDS)];

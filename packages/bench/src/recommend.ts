@@ -46,6 +46,9 @@ export const TRAITS: Record<BackendId, string> = {
   'shmkit-thread-batch': 'shared-memory ring with sendMany/recvMany: one index update and wake per batch',
   'shmkit-process-batch':
     'named shared-memory segment with sendMany/recvMany batches; needs the native addon (Linux)',
+  'python-mp-queue': 'Python multiprocessing.Queue: pickles every message, a feeder thread per queue',
+  'python-mp-pipe': 'Python multiprocessing.Pipe with send_bytes/recv_bytes: one write/read per message',
+  'python-shmkit': 'the shmkit Python package: the same segments and channels as Node, stdlib only',
 };
 
 export interface RecommendOptions {

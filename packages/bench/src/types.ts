@@ -27,8 +27,11 @@ export const EXTRA_BACKEND_IDS = [
   'shmkit-process-batch',
 ] as const;
 
+/** Backends between two Python processes (backend-python.ts; only where python3 runs). */
+export const PYTHON_BACKEND_IDS = ['python-mp-queue', 'python-mp-pipe', 'python-shmkit'] as const;
+
 /** Every backend id `measure` and the CLI accept. */
-export const ALL_BACKEND_IDS = [...BACKEND_IDS, ...EXTRA_BACKEND_IDS] as const;
+export const ALL_BACKEND_IDS = [...BACKEND_IDS, ...EXTRA_BACKEND_IDS, ...PYTHON_BACKEND_IDS] as const;
 
 export type BackendId = (typeof ALL_BACKEND_IDS)[number];
 

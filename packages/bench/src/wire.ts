@@ -74,6 +74,7 @@ export function fidelityProblem(
   print: (v: unknown) => string,
 ): string | undefined {
   if (id === 'shmkit-thread-struct') return structFidelityProblem(pool, print);
+  if (id.startsWith('python-')) return 'the Python backends carry bytes payloads only';
   const family = familyOf(id);
   const roundTrip = (v: unknown): unknown => {
     if (family === 'json') return JSON.parse(JSON.stringify(v) ?? 'null');

@@ -9,6 +9,7 @@ liveness slice, after which dead peers are looked for (PEER_DEAD, SKIP of a dead
 
 from __future__ import annotations
 
+import os
 import time
 
 from .. import futex
@@ -38,6 +39,7 @@ from .layout import (
 )
 from .ring import EMPTY, MultiConsumer, MultiProducer, Ring, SingleConsumer, SingleProducer
 
+_yield = os.sched_yield
 SPIN_MAX = 200e-6
 SPIN_MIN = 5e-6
 
@@ -193,6 +195,7 @@ class Channel:
         words = r.words
         until = time.perf_counter() + deadline.slice(self._spin)
         while time.perf_counter() < until:
+            _yield()
             if words[self._closed_i]:
                 raise _closed()
             if p.try_send(data):
@@ -226,6 +229,9 @@ class Channel:
         until = time.perf_counter() + deadline.slice(self._spin)
         decode = self._decode
         while time.perf_counter() < until:
+            # Yield while spinning: when the peer waits for this very core (more runnable
+            # processes than cores), it runs now instead of at the end of our time slice.
+            _yield()
             v = c.try_take(decode)
             if v is not EMPTY:
                 self._spin = min(SPIN_MAX, self._spin * 1.25)
