@@ -3,7 +3,7 @@ token stamped into the lock word as Linux robust futexes do), on the same 8 byte
 
 | offset | size | field | written by                                                            |
 |--------|------|-------|-----------------------------------------------------------------------|
-| 0      | 4    | tag   | 'SKmx' (0x786d4b53), by the creator, last                            |
+| 0      | 4    | tag   | tags.MUTEX, by the creator, last                                      |
 | 4      | 4    | state | 0 free; else owner token (29 bits) / WAITERS 1<<30 / INCONSISTENT 1<<29; -1 NOT_RECOVERABLE |
 
 Only the owner clears its token (unlock) or INCONSISTENT (consistent()); other threads only set
@@ -15,12 +15,12 @@ consistent() makes the mutex NOT_RECOVERABLE for everyone.
 
 from __future__ import annotations
 
-from . import atomics, futex
+from . import atomics, futex, tags
 from .deadline import Deadline, timeout_error, validate_timeout
 from .errors import ShmkitError
 from .identity import LIVENESS_SLICE, TOKEN_MASK
 
-TAG = 0x786D4B53  # 'SKmx'
+TAG = tags.MUTEX
 SIZE = 8
 WAITERS = 0x40000000
 INCONSISTENT = 0x20000000

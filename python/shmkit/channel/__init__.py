@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from .. import futex
+from .. import futex, tags
 from ..deadline import Deadline, timeout_error, validate_timeout
 from ..errors import ShmkitError
 from ..identity import LIVENESS_SLICE
@@ -68,9 +68,14 @@ class Channel:
     """
 
     def __init__(self, mem, offset: int, length: int, identity, codec, key: str = "channel"):
-        if mem.load(offset + O_TAG) != TAG:
-            raise ShmkitError("CORRUPT", f"no Channel at the offset of {key!r}")
+        tag = mem.load(offset + O_TAG)
         version = mem.load(offset + O_VERSION)
+        if tag != TAG:
+            if tag & 0xFFFFFF == 0x686353 or version != LAYOUT_VERSION:  # 'Sch' + version: a later layout
+                raise ShmkitError(
+                    "INCOMPATIBLE", f"channel {key!r} has layout version {version}; this shmkit reads {LAYOUT_VERSION}"
+                )
+            raise ShmkitError("CORRUPT", f"no Channel at the offset of {key!r}: found {tags.describe(tag)}")
         if version != LAYOUT_VERSION:
             raise ShmkitError("INCOMPATIBLE", f"channel layout version {version}, this shmkit reads {LAYOUT_VERSION}")
         self.key = key

@@ -24,7 +24,7 @@ A frame is a 16-byte header and its payload, padded to 16 bytes:
   word 3: token of the consumer that claimed it ('many' consumers), else 0
 """
 
-TAG = 0x68634B53  # 'SKch'
+from ..tags import CHANNEL as TAG  # noqa: E402
 LAYOUT_VERSION = 1
 
 O_TAG = 0

@@ -144,42 +144,56 @@ class Ring:
 
 
 class SingleProducer:
-    """'one' producer: the only writer of tail."""
+    """'one' producer: the only writer of tail. The send path is one function with its constants
+    bound to the object: in Python every attribute lookup costs about as much as an instruction
+    sequence in JavaScript, and the only call out is the publishing store."""
 
     def __init__(self, r: Ring, token: int):
         self.r = r
         self.token = token
+        self.uw = r.uwords
+        self.words = r.words
+        self.mm = r.mm
+        self.cap = r.capacity
+        self.mask = r.mask
+        self.ring_at = r.ring_at
+        self.store = r.at.store
+        self.a_tail = r.a_tail
+        self.i_tail = r.i_tail
+        self.i_head = r.i_head
+        self.i_sleepers = r.i_recv_sleepers
         self.cached_head = r.uwords[r.i_head]
 
     def try_send(self, data) -> bool:
         """Copies ``data`` into a new frame and publishes it; False when the ring has no room."""
-        r = self.r
         n = len(data)
         frame = (n + 31) & ~15  # header + payload, padded to 16
-        cap = r.capacity
-        t = r.uwords[r.i_tail]
-        idx = t & r.mask
+        cap = self.cap
+        t = self.uw[self.i_tail]
+        idx = t & self.mask
         room = cap - idx
         need = frame if frame <= room else room + frame
         if ((t - self.cached_head) & M32) + need > cap:
             # acquire: pairs with the consumer's store of head; the room it freed is ours.
-            self.cached_head = r.uwords[r.i_head]
+            self.cached_head = self.uw[self.i_head]
             if ((t - self.cached_head) & M32) + need > cap:
                 return False
-        mm = r.mm
+        mm = self.mm
         if frame > room:
             # Pad to the end of the ring; published together with the frame, by the tail store.
-            _HDR.pack_into(mm, r.ring_at + idx, 1, room | KIND_PAD, self.token, 0)
+            _HDR.pack_into(mm, self.ring_at + idx, 1, room | KIND_PAD, self.token, 0)
             t = (t + room) & M32
             idx = 0
-        at = r.ring_at + idx
+        at = self.ring_at + idx
         _HDR.pack_into(mm, at, n + 1, frame | KIND_MSG, self.token, 0)
-        mm[at + FRAME_HEADER : at + FRAME_HEADER + n] = data
+        mm[at + 16 : at + 16 + n] = data
+        if FAILPOINT is not None:
+            failpoint("channel.before-commit")
         # release: makes the frame (header and payload) visible to the consumer's load of tail
         # (xchg: also orders it before the sleeper check below, which a plain store would not).
-        r.at.store(r.a_tail, t + frame)
-        if r.words[r.i_recv_sleepers]:
-            r.wake_receiver()
+        self.store(self.a_tail, t + frame)
+        if self.words[self.i_sleepers]:
+            self.r.wake_receiver()
         return True
 
 
@@ -281,53 +295,95 @@ EMPTY = object()
 
 
 class SingleConsumer:
-    """'one' consumer: the only writer of head."""
+    """'one' consumer: the only writer of head. With one producer the receive path is one
+    function (see SingleProducer); with many it goes through _ready/frame_at."""
 
     def __init__(self, r: Ring, token: int):
         self.r = r
         self.tail = [r.uwords[r.i_tail]]
+        self.uw = r.uwords
+        self.words = r.words
+        self.ring_words = r.ring_words
+        self.mm = r.mm
+        self.cap = r.capacity
+        self.mask = r.mask
+        self.ring_at = r.ring_at
+        self.store = r.at.store
+        self.a_head = r.a_head
+        self.i_head = r.i_head
+        self.i_tail = r.i_tail
+        self.i_sleepers = r.i_send_sleepers
+        self.single = not r.many_producers
 
     def try_take(self, decode):
         """decode(payload bytes) of the next message, or EMPTY when none is ready."""
-        r = self.r
+        if not self.single:
+            return self._take_many_producers(decode)
+        uw = self.uw
         while True:
-            h = r.uwords[r.i_head]
-            if not r.many_producers:
-                seen = (self.tail[0] - h) & M32
-                if seen == 0 or seen > r.capacity:
-                    # acquire: pairs with the producer's store of tail; frames below it are complete.
-                    self.tail[0] = r.uwords[r.i_tail]
-                    if self.tail[0] == h:
-                        return EMPTY
-                idx = h & r.mask
-                if idx & 15:
-                    raise corrupt(f"a frame position {h} that is not a multiple of 16")
-                w0 = r.ring_words[idx >> 2]
-                if w0 <= 0:
-                    raise corrupt(f"published frame with state {w0} at offset {idx}")
-            else:
-                w0 = _ready(r, h, self.tail)
-                if w0 == 0:
+            h = uw[self.i_head]
+            published = (self.tail[0] - h) & M32
+            if published == 0 or published > self.cap:
+                # acquire: pairs with the producer's store of tail; frames below it are complete.
+                self.tail[0] = uw[self.i_tail]
+                published = (self.tail[0] - h) & M32
+                if published == 0:
                     return EMPTY
-            size, kind, n = r.frame_at(h, w0, _published(r, h, self.tail))
+                if published > self.cap:
+                    raise corrupt(f"{published} bytes published in a ring of {self.cap}")
+            idx = h & self.mask
+            if idx & 15:
+                raise corrupt(f"a frame position {h} that is not a multiple of 16")
+            w = idx >> 2
+            w0 = self.ring_words[w]
+            w1 = self.ring_words[w + 1]
+            size = w1 & ~7
+            kind = w1 & 7
+            if size < 16 or size > published or idx + size > self.cap:
+                raise corrupt(f"a frame of {size} bytes at offset {idx} ({published} bytes published)")
             if kind == KIND_MSG:
-                at = r.ring_at + (h & r.mask) + FRAME_HEADER
+                n = w0 - 1
+                if n < 0 or n + 16 > size:
+                    raise corrupt(f"a message of {n} bytes in a {size}-byte frame (state {w0})")
+                at = self.ring_at + idx + 16
                 try:
-                    return decode(r.mm[at : at + n])
+                    return decode(self.mm[at : at + n])
                 finally:
                     # Consumed even if it cannot be decoded: a bad message must not wedge the ring.
                     self.release(h, size)
+            if w0 <= 0:
+                raise corrupt(f"published frame with state {w0} at offset {idx}")
+            if kind == KIND_PAD:
+                if idx + size != self.cap:
+                    raise corrupt("a padding frame that does not end the ring")
+            elif kind != KIND_SKIP:
+                raise corrupt(f"a frame of unknown kind {kind}")
             self.release(h, size)  # padding or a skipped claim: nothing to deliver
 
-    def release(self, pos: int, size: int) -> None:
+    def _take_many_producers(self, decode):
         r = self.r
-        if r.many_producers:
-            r.scrub(pos, size)
+        while True:
+            h = self.uw[self.i_head]
+            w0 = _ready(r, h, self.tail)
+            if w0 == 0:
+                return EMPTY
+            size, kind, n = r.frame_at(h, w0, _published(r, h, self.tail))
+            if kind == KIND_MSG:
+                at = self.ring_at + (h & self.mask) + FRAME_HEADER
+                try:
+                    return decode(self.mm[at : at + n])
+                finally:
+                    self.release(h, size)
+            self.release(h, size)
+
+    def release(self, pos: int, size: int) -> None:
+        if not self.single:
+            self.r.scrub(pos, size)
         # release: the room is free for producers once they load the new head (xchg: also
         # orders it before the sleeper check, so a sender that counted itself is woken).
-        r.at.store(r.a_head, pos + size)
-        if r.words[r.i_send_sleepers]:
-            r.wake_sender()
+        self.store(self.a_head, pos + size)
+        if self.words[self.i_sleepers]:
+            self.r.wake_sender()
 
 
 class MultiConsumer:

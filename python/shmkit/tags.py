@@ -1,0 +1,31 @@
+"""Type tags: word 0 of every object in a segment, stored last by its creator (docs/format.md,
+"Type tags"). One place for all of them, as on the Node side (core/src/layout.ts defineTag)."""
+
+from __future__ import annotations
+
+
+def four_chars(s: str) -> int:
+    """A tag written as four ASCII characters, read as a little-endian int32 ('SKmx' -> 0x786d4b53)."""
+    b = s.encode("ascii")
+    return int.from_bytes(b, "little", signed=True)
+
+
+MUTEX = four_chars("SKmx")
+CHANNEL = four_chars("SKch")
+
+NAMES = {
+    four_chars("SKmx"): "Mutex",
+    four_chars("SKcv"): "Condition",
+    four_chars("SKsm"): "Semaphore",
+    four_chars("SKrw"): "RwLock",
+    four_chars("SKbr"): "Barrier",
+    four_chars("SKlt"): "Latch",
+    four_chars("SKch"): "Channel",
+}
+
+
+def describe(tag: int) -> str:
+    """What a tag names, for error messages."""
+    if tag == 0:
+        return "nothing (not initialised yet)"
+    return NAMES.get(tag, f"type tag 0x{tag & 0xFFFFFFFF:08x}")
