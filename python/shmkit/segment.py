@@ -11,6 +11,7 @@ import os
 import time
 
 from . import channel as _channel
+from . import tags
 from . import mutex as _mutex
 from .channel.codec import IDS as CODEC_IDS
 from .channel.layout import FLAG_MANY_CONSUMERS, FLAG_MANY_PRODUCERS, byte_length, is_capacity
@@ -117,7 +118,7 @@ class Segment:
         self._info = info
         lay = info.layout
         self._identity = Identity(self._mem, lay.table_offset, lay.threads)
-        if self._mem.load(LOCK_OFFSET) != _mutex.TAG:
+        if self._mem.load(LOCK_OFFSET) not in tags.MUTEX_TAGS:
             raise corrupt(self._what, "its directory lock is not a Mutex")
         self._dir = Directory(self._mem, info, self._identity, self._what, _expected_length)
         self._objects: dict = {}
@@ -279,7 +280,7 @@ class Segment:
         if hit is not None:
             return hit
         e = self._object(key, MUTEX, FIXED_SIZES[MUTEX], (0, 0, 0), lambda at: _mutex.init(self._mem, at))
-        if self._mem.load(e.offset) != _mutex.TAG:
+        if self._mem.load(e.offset) not in tags.MUTEX_TAGS:
             raise corrupt(self._what, f"no Mutex at the offset its directory entry {key!r} gives")
         m = _mutex.Mutex(self._mem, e.offset, self._identity, key)
         self._objects[("m", key)] = m

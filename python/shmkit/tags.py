@@ -10,8 +10,19 @@ def four_chars(s: str) -> int:
     return int.from_bytes(b, "little", signed=True)
 
 
+def versioned(kind: str, version: int) -> int:
+    """The tag scheme of docs/format.md's next revision: 'S', two kind letters, the layout version."""
+    b = kind.encode("ascii")
+    return int.from_bytes(bytes([0x53, b[0], b[1], version]), "little", signed=True)
+
+
+#: The tags Python writes when it creates an object: what the Node side on main writes.
 MUTEX = four_chars("SKmx")
 CHANNEL = four_chars("SKch")
+
+#: The tags Python accepts when it attaches (both schemes; the layout version decides the rest).
+MUTEX_TAGS = frozenset({four_chars("SKmx"), versioned("mx", 1)})
+CHANNEL_TAGS = {four_chars("SKch"): None, versioned("ch", 1): 1, versioned("ch", 2): 2}
 
 NAMES = {
     four_chars("SKmx"): "Mutex",

@@ -17,17 +17,21 @@ from ..deadline import Deadline, timeout_error, validate_timeout
 from ..errors import ShmkitError
 from ..identity import LIVENESS_SLICE
 from . import liveness
+from .claim_lock import recover_claim_lock
 from .codec import resolve
 from .layout import (
     FLAG_MANY_CONSUMERS,
     FLAG_MANY_PRODUCERS,
     HEADER_BYTES,
     LAYOUT_VERSION,
+    VERSIONS,
     O_CAPACITY,
     O_CLOSED,
     O_DATA_SIGNAL,
     O_FLAGS,
+    O_MAX_FRAME,
     O_MAX_MESSAGE,
+    DEFAULT_MAX_MESSAGE,
     O_RECV_SLEEPERS,
     O_SEND_SLEEPERS,
     O_SPACE_SIGNAL,
@@ -50,6 +54,10 @@ def init(mem, offset: int, capacity: int, many_producers: bool, many_consumers: 
     mem.store(offset + O_CAPACITY, capacity)
     mem.store(offset + O_FLAGS, (FLAG_MANY_PRODUCERS if many_producers else 0) | (FLAG_MANY_CONSUMERS if many_consumers else 0))
     mem.store(offset + O_MAX_MESSAGE, max_message_for(capacity))
+    if LAYOUT_VERSION >= 2:
+        # v2: word 4 is the largest message (fragments included), word 6 the largest frame.
+        mem.store(offset + O_MAX_FRAME, max_message_for(capacity))
+        mem.store(offset + O_MAX_MESSAGE, max_message_for(capacity) if many_consumers else DEFAULT_MAX_MESSAGE)
     if many_consumers:
         # Marks start odd: "not released" for every position (positions are multiples of 16).
         at = offset + HEADER_BYTES + capacity
@@ -70,14 +78,15 @@ class Channel:
     def __init__(self, mem, offset: int, length: int, identity, codec, key: str = "channel"):
         tag = mem.load(offset + O_TAG)
         version = mem.load(offset + O_VERSION)
-        if tag != TAG:
-            if tag & 0xFFFFFF == 0x686353 or version != LAYOUT_VERSION:  # 'Sch' + version: a later layout
-                raise ShmkitError(
-                    "INCOMPATIBLE", f"channel {key!r} has layout version {version}; this shmkit reads {LAYOUT_VERSION}"
-                )
+        if tag not in tags.CHANNEL_TAGS:
+            if tag & 0xFFFFFF == 0x686353:  # 'Sch' + a version byte: a layout this package predates
+                raise ShmkitError("INCOMPATIBLE", f"channel {key!r} has layout version {tag >> 24 & 0xFF}")
             raise ShmkitError("CORRUPT", f"no Channel at the offset of {key!r}: found {tags.describe(tag)}")
-        if version != LAYOUT_VERSION:
-            raise ShmkitError("INCOMPATIBLE", f"channel layout version {version}, this shmkit reads {LAYOUT_VERSION}")
+        in_tag = tags.CHANNEL_TAGS[tag]
+        if version not in VERSIONS or (in_tag is not None and in_tag != version):
+            raise ShmkitError(
+                "INCOMPATIBLE", f"channel {key!r} has layout version {version}; this shmkit reads {VERSIONS}"
+            )
         self.key = key
         self._r = Ring(mem, offset, length)
         self._id = identity
@@ -95,8 +104,10 @@ class Channel:
 
     @property
     def max_message_size(self) -> int:
-        """The largest encoded message that fits one frame; larger ones are TOO_LARGE."""
-        return self._r.max_message
+        """The largest encoded message this package sends: one frame (half the ring, less 16
+        bytes); larger ones are TOO_LARGE. It receives larger ones (fragmented by a Node producer,
+        layout v2) up to the channel's own limit."""
+        return self._r.max_frame
 
     @property
     def closed(self) -> bool:
@@ -112,8 +123,8 @@ class Channel:
         if timeout is not None:
             timeout = validate_timeout(timeout)
         data = self._encode(value)
-        if len(data) > self._r.max_message:
-            raise _too_large(len(data), self._r.max_message)
+        if len(data) > self._r.max_frame:
+            raise _too_large(len(data), self._r.max_frame)
         p = self._producer or self._producer_side()
         if self._r.words[self._closed_i]:
             raise _closed()
@@ -123,8 +134,8 @@ class Channel:
     def try_send(self, value) -> bool:
         """Sends ``value`` if the ring has room now; False when it is full."""
         data = self._encode(value)
-        if len(data) > self._r.max_message:
-            raise _too_large(len(data), self._r.max_message)
+        if len(data) > self._r.max_frame:
+            raise _too_large(len(data), self._r.max_frame)
         p = self._producer or self._producer_side()
         if self._r.words[self._closed_i]:
             raise _closed()
@@ -188,7 +199,10 @@ class Channel:
     def _producer_side(self):
         token = self._id.self_token()
         liveness.register(self._r, self._id)
-        self._producer = (MultiProducer if self._r.many_producers else SingleProducer)(self._r, token)
+        if self._r.many_producers:
+            self._producer = MultiProducer(self._r, token, self._id)
+        else:
+            self._producer = SingleProducer(self._r, token)
         return self._producer
 
     def _consumer_side(self):
@@ -225,6 +239,7 @@ class Channel:
                 res = futex.wait(r.abs_space, signal, deadline.slice(LIVENESS_SLICE))
                 if res == futex.TIMED_OUT:
                     liveness.release_dead_claim(r, self._id)
+                    recover_claim_lock(r, self._id)
             finally:
                 r.at.add(r.base + O_SEND_SLEEPERS, -1)
 
@@ -275,8 +290,12 @@ class Channel:
     def _check_peers(self, c):
         """After a quiet slice: repairs what dead peers left, and reports PEER_DEAD once the ring
         is drained and every registered producer died."""
+        if recover_claim_lock(self._r, self._id):
+            return EMPTY
         if liveness.skip_dead_claim(self._r, self._id):
             return EMPTY
+        if self._consumer is not None and getattr(self._consumer, "partials", None):
+            self._consumer.drop_dead(self._id)
         if liveness.release_dead_claim(self._r, self._id):
             return EMPTY
         if not liveness.producers_dead(self._r, self._id):

@@ -16,6 +16,15 @@
 | 1024   | ring of `capacity` bytes               |                                               |
 | 1024+capacity | marks ('many' consumers): one int32 per 16-byte cell, initially 1 |        |
 
+Layout version 2 (the Node side's next layout) adds: word 6 max frame (capacity/2 - 16; word 4
+becomes the largest message, fragments included), words 7-8 an extension area after the ring,
+words 34-35 the claim lock and claim end of many producers (a producer CASes the lock from 0 to its
+token, stores claim end, writes the headers, stores reserve, unlocks, then copies and commits; a
+survivor finishes a dead holder's claim with SKIPs), fragment kinds FIRST/MIDDLE/LAST (word 3 of
+FIRST: the whole length), and no scrubbing of released room (a zero state below reserve is CORRUPT).
+This package reads and writes both versions, by the channel's version word; it sends messages of
+one frame only (TOO_LARGE above) and reassembles fragments it receives.
+
 Positions are byte counts mod 2^32 that only grow; a position's ring offset is pos & (capacity-1).
 A frame is a 16-byte header and its payload, padded to 16 bytes:
   word 0: 0 not written; -(len+1) claimed, being written; len+1 committed
@@ -25,7 +34,14 @@ A frame is a 16-byte header and its payload, padded to 16 bytes:
 """
 
 from ..tags import CHANNEL as TAG  # noqa: E402
-LAYOUT_VERSION = 1
+
+#: Layout versions this package reads and writes (see the v2 notes below).
+VERSIONS = (1, 2)
+#: The version of the channels Python creates: the one the Node side on main reads. The
+#: environment variable SHMKIT_PY_CHANNEL_VERSION overrides it (the tests run both versions).
+LAYOUT_VERSION = int(__import__("os").environ.get("SHMKIT_PY_CHANNEL_VERSION", "1"))
+if LAYOUT_VERSION not in VERSIONS:
+    raise ValueError(f"SHMKIT_PY_CHANNEL_VERSION must be one of {VERSIONS}")
 
 O_TAG = 0
 O_VERSION = 4
@@ -33,8 +49,13 @@ O_CAPACITY = 8
 O_FLAGS = 12
 O_MAX_MESSAGE = 16
 O_CLOSED = 20
+O_MAX_FRAME = 24  # v2
+O_EXT_OFFSET = 28  # v2
+O_EXT_BYTES = 32  # v2
 O_TAIL = 128
 O_RESERVE = 132
+O_CLAIM_LOCK = 136  # v2: 0 or the token of the producer claiming (many producers)
+O_CLAIM_END = 140  # v2: the end the claim-lock holder is claiming
 O_HEAD = 256
 O_READ_CLAIM = 384
 O_DATA_SIGNAL = 512
@@ -54,7 +75,12 @@ FLAG_MANY_CONSUMERS = 2
 KIND_MSG = 1
 KIND_PAD = 2
 KIND_SKIP = 3
+KIND_FIRST = 4  # v2: fragments of a message larger than one frame (one consumer only)
+KIND_MIDDLE = 5
+KIND_LAST = 6
 KIND_MASK = 7
+MAX_MAX_MESSAGE = 1 << 30
+DEFAULT_MAX_MESSAGE = 64 << 20
 
 MIN_CAPACITY = 256
 MAX_CAPACITY = 1 << 30

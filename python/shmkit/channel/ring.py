@@ -19,6 +19,7 @@ import struct
 from .. import futex
 from ..errors import ShmkitError
 from ..failpoint import FAILPOINT, failpoint
+from .claim_lock import lock_claim
 from .layout import (
     FLAG_MANY_CONSUMERS,
     FLAG_MANY_PRODUCERS,
@@ -31,7 +32,17 @@ from .layout import (
     O_CAPACITY,
     O_FLAGS,
     O_HEAD,
+    O_CLAIM_END,
+    O_CLAIM_LOCK,
+    O_EXT_BYTES,
+    O_EXT_OFFSET,
+    O_MAX_FRAME,
     O_MAX_MESSAGE,
+    O_VERSION,
+    MAX_MAX_MESSAGE,
+    KIND_FIRST,
+    KIND_MIDDLE,
+    KIND_LAST,
     O_READ_CLAIM,
     O_RECV_SLEEPERS,
     O_RESERVE,
@@ -71,14 +82,28 @@ class Ring:
         cap = self.words[O_CAPACITY // 4]
         if not is_capacity(cap) or HEADER_BYTES + cap > length:
             raise corrupt(f"channel header names a capacity of {cap} bytes")
-        mm = self.words[O_MAX_MESSAGE // 4]
-        if mm != max_message_for(cap):
-            raise corrupt(f"channel header names a max message of {mm} bytes")
         flags = self.words[O_FLAGS // 4]
         self.many_producers = bool(flags & FLAG_MANY_PRODUCERS)
         self.many_consumers = bool(flags & FLAG_MANY_CONSUMERS)
         if self.many_consumers and HEADER_BYTES + cap + marks_bytes(cap) > length:
             raise corrupt("channel header names a ring larger than its memory")
+        self.v2 = self.words[O_VERSION // 4] >= 2
+        mm = self.words[O_MAX_MESSAGE // 4]
+        if not self.v2:
+            if mm != max_message_for(cap):
+                raise corrupt(f"channel header names a max message of {mm} bytes")
+            self.max_frame = mm
+        else:
+            self.max_frame = self.words[O_MAX_FRAME // 4]
+            if self.max_frame != max_message_for(cap):
+                raise corrupt(f"channel header names a max frame of {self.max_frame} bytes")
+            if mm < self.max_frame or mm > MAX_MAX_MESSAGE or (self.many_consumers and mm != self.max_frame):
+                raise corrupt(f"channel header names a max message of {mm} bytes")
+            ext_bytes = self.words[O_EXT_BYTES // 4]
+            ext_at = self.words[O_EXT_OFFSET // 4]
+            marks = marks_bytes(cap) if self.many_consumers else 0
+            if ext_bytes != 0 and (ext_at != HEADER_BYTES + cap + marks or ext_bytes < 0 or ext_at + ext_bytes > length):
+                raise corrupt("channel header names an extension area outside its memory")
         self.capacity = cap
         self.mask = cap - 1
         self.max_message = mm
@@ -91,6 +116,12 @@ class Ring:
             self.marks_base = self.base + HEADER_BYTES + cap
         self.a_tail = self.base + O_TAIL
         self.a_reserve = self.base + O_RESERVE
+        #: v1 zeroes released room of many-producer rings (a zero state means "not written yet").
+        self.scrub_released = self.many_producers and not self.v2
+        self.a_claim_lock = self.base + O_CLAIM_LOCK
+        self.a_claim_end = self.base + O_CLAIM_END
+        self.a_claim_lock_i = O_CLAIM_LOCK // 4
+        self.a_claim_end_i = O_CLAIM_END // 4
         self.a_head = self.base + O_HEAD
         self.a_read_claim = self.base + O_READ_CLAIM
         self.a_data = self.base + O_DATA_SIGNAL
@@ -126,10 +157,16 @@ class Ring:
         if size < FRAME_HEADER or size > limit or idx + size > self.capacity:
             raise corrupt(f"a frame of {size} bytes at offset {idx} ({limit} bytes published)")
         n = 0
-        if kind == KIND_MSG:
+        if kind == KIND_MSG or (self.v2 and KIND_FIRST <= kind <= KIND_LAST):
             n = w0 - 1
             if n < 0 or FRAME_HEADER + n > size:
                 raise corrupt(f"a message of {n} bytes in a {size}-byte frame")
+            if kind == KIND_FIRST:
+                if self.many_consumers:
+                    raise corrupt("a fragment in a channel with many consumers")
+                total = self.ring_words[(idx >> 2) + 3]
+                if total <= n or total > self.max_message:
+                    raise corrupt(f"a fragmented message of {total} bytes (max {self.max_message})")
         elif kind == KIND_PAD:
             if idx + size != self.capacity:
                 raise corrupt("a padding frame that does not end the ring")
@@ -198,12 +235,66 @@ class SingleProducer:
 
 
 class MultiProducer:
-    """'many' producers: claim by CAS on reserve, publish each frame's state word."""
+    """'many' producers. v1: claim by CAS on reserve, publish each frame's state word. v2: claim
+    under the claim lock (see claim_lock.py), then copy and publish each frame's state word."""
 
-    def __init__(self, r: Ring, token: int):
+    def __init__(self, r: Ring, token: int, identity=None):
         self.r = r
         self.token = token
+        self.identity = identity
         self.cached_head = r.uwords[r.i_head]
+        if r.v2:
+            self.try_send = self._try_send_v2
+
+    def _try_send_v2(self, data) -> bool:
+        r = self.r
+        n = len(data)
+        frame = (n + 31) & ~15
+        cap = r.capacity
+        at = r.at
+        lock_claim(r, self.identity, self.token)
+        try:
+            rs = r.uwords[r.i_reserve]
+            idx = rs & r.mask
+            if idx & 15:
+                raise corrupt(f"a reserve position {rs} that is not a multiple of 16")
+            room = cap - idx
+            need = frame if frame <= room else room + frame
+            if ((rs - self.cached_head) & M32) + need > cap:
+                # acquire: pairs with the consumers' store of head.
+                self.cached_head = r.uwords[r.i_head]
+                if ((rs - self.cached_head) & M32) + need > cap:
+                    return False
+            # The intent first: a survivor can finish [reserve, claim end) if we die from here.
+            at.store(r.a_claim_end, rs + need)
+            if FAILPOINT is not None:
+                failpoint("channel.after-claim")
+            mm = r.mm
+            if frame > room:
+                _HDR.pack_into(mm, r.ring_at + idx, 0, room | KIND_PAD, self.token, 0)
+                at.store(r.ring_base + idx, 1)  # a PAD is committed as soon as it is written
+                idx = 0
+            _HDR.pack_into(mm, r.ring_at + idx, 0, frame | KIND_MSG, self.token, 0)
+            # "Being written": a consumer reaching this frame waits for the positive length.
+            at.store(r.ring_base + idx, -(n + 1))
+            # release: consumers see whole headers below the new reserve.
+            at.store(r.a_reserve, rs + need)
+        finally:
+            at.store(r.a_claim_lock, 0)
+        p = r.ring_at + idx + FRAME_HEADER
+        try:
+            mm[p : p + n] = data
+        except BaseException:
+            _I.pack_into(mm, r.ring_at + idx + 4, frame | KIND_SKIP)
+            at.store(r.ring_base + idx, 1)
+            raise
+        if FAILPOINT is not None:
+            failpoint("channel.before-commit")
+        # release: publishes the payload to the consumer that loads this state word.
+        at.store(r.ring_base + idx, n + 1)
+        if r.words[r.i_recv_sleepers]:
+            r.wake_receiver()
+        return True
 
     def try_send(self, data) -> bool:
         r = self.r
@@ -278,8 +369,10 @@ def _ready(r: Ring, pos: int, tail_cache: list) -> int:
     w0 = r.ring_words[idx >> 2]
     if w0 > 0:
         return w0
-    if w0 == 0 or -(r.max_message + 1) <= w0 < 0:
-        return 0
+    if -(r.max_frame + 1) <= w0 < 0:
+        return 0  # claimed, being written
+    if w0 == 0 and not r.v2:
+        return 0  # v1: claimed room whose header is not written yet (room is scrubbed on release)
     raise corrupt(f"frame state {w0} at offset {idx}")
 
 
@@ -314,6 +407,8 @@ class SingleConsumer:
         self.i_tail = r.i_tail
         self.i_sleepers = r.i_send_sleepers
         self.single = not r.many_producers
+        #: v2 fragments being reassembled, by producer token: [buffer, bytes filled].
+        self.partials: dict = {}
 
     def try_take(self, decode):
         """decode(payload bytes) of the next message, or EMPTY when none is ready."""
@@ -345,6 +440,8 @@ class SingleConsumer:
                 n = w0 - 1
                 if n < 0 or n + 16 > size:
                     raise corrupt(f"a message of {n} bytes in a {size}-byte frame (state {w0})")
+                if self.partials:
+                    self.partials.pop(self.ring_words[w + 2], None)  # that producer gave up a message
                 at = self.ring_at + idx + 16
                 try:
                     return decode(self.mm[at : at + n])
@@ -356,6 +453,12 @@ class SingleConsumer:
             if kind == KIND_PAD:
                 if idx + size != self.cap:
                     raise corrupt("a padding frame that does not end the ring")
+            elif KIND_FIRST <= kind <= KIND_LAST and self.r.v2:
+                self.r.frame_at(h, w0, published)  # validates the fragment (and FIRST's length)
+                whole = self._fragment(h, kind, w0 - 1, size)
+                if whole is not None:
+                    return decode(whole)
+                continue
             elif kind != KIND_SKIP:
                 raise corrupt(f"a frame of unknown kind {kind}")
             self.release(h, size)  # padding or a skipped claim: nothing to deliver
@@ -369,15 +472,56 @@ class SingleConsumer:
                 return EMPTY
             size, kind, n = r.frame_at(h, w0, _published(r, h, self.tail))
             if kind == KIND_MSG:
+                if self.partials:
+                    self.partials.pop(self.ring_words[((h & self.mask) >> 2) + 2], None)
                 at = self.ring_at + (h & self.mask) + FRAME_HEADER
                 try:
                     return decode(self.mm[at : at + n])
                 finally:
                     self.release(h, size)
+            if KIND_FIRST <= kind <= KIND_LAST:
+                whole = self._fragment(h, kind, n, size)
+                if whole is not None:
+                    return decode(whole)
+                continue
             self.release(h, size)
 
+    def _fragment(self, h: int, kind: int, n: int, size: int):
+        """Adds a fragment (v2) to its producer's message; the whole message after its LAST.
+        A fragment without its FIRST, or fragments that overflow or fall short, are CORRUPT."""
+        w = (h & self.mask) >> 2
+        token = self.ring_words[w + 2]
+        at = self.ring_at + (h & self.mask) + FRAME_HEADER
+        try:
+            if kind == KIND_FIRST:
+                buf = bytearray(self.ring_words[w + 3])  # validated against max message by frame_at
+                buf[:n] = self.mm[at : at + n]
+                self.partials[token] = [buf, n]
+                return None
+            p = self.partials.get(token)
+            if p is None:
+                raise corrupt("a message fragment without its first part")
+            buf, filled = p
+            if filled + n > len(buf):
+                raise corrupt("message fragments longer than their message")
+            buf[filled : filled + n] = self.mm[at : at + n]
+            p[1] = filled + n
+            if kind == KIND_MIDDLE:
+                return None
+            del self.partials[token]
+            if p[1] != len(buf):
+                raise corrupt(f"a fragmented message {len(buf) - p[1]} bytes short")
+            return bytes(buf)
+        finally:
+            self.release(h, size)
+
+    def drop_dead(self, identity) -> None:
+        """Drops the partial messages of producers that died: never delivered torn."""
+        for token in [t for t in self.partials if not identity.is_alive(t)]:
+            del self.partials[token]
+
     def release(self, pos: int, size: int) -> None:
-        if not self.single:
+        if self.r.scrub_released:
             self.r.scrub(pos, size)
         # release: the room is free for producers once they load the new head (xchg: also
         # orders it before the sleeper check, so a sender that counted itself is woken).
@@ -443,7 +587,7 @@ def advance_head(r: Ring) -> None:
         size = r.ring_words[((h & r.mask) >> 2) + 1] & ~KIND_MASK
         if size <= 0 or (h & r.mask) + size > r.capacity:
             raise corrupt(f"a released frame of {size} bytes")
-        if r.many_producers:
+        if r.scrub_released:
             r.scrub(h, size)
         # release: room before the new head may now be overwritten by producers.
         r.at.store(r.a_head, h + size)
