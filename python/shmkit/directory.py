@@ -25,7 +25,7 @@ from .errors import ShmkitError, corrupt
 from .header import ALLOCATION_UNIT, ENTRY_BYTES, LOCK_OFFSET, O_BUMP, O_COUNT, HeaderInfo
 from .mutex import Mutex
 
-MUTEX, CONDITION, SEMAPHORE, RWLOCK, BARRIER, LATCH, CHANNEL, BYTES = range(1, 9)
+MUTEX, CONDITION, SEMAPHORE, RWLOCK, BARRIER, LATCH, CHANNEL, BYTES, STRUCT = range(1, 10)
 KIND_NAMES = {
     MUTEX: "Mutex",
     CONDITION: "Condition",
@@ -35,6 +35,7 @@ KIND_NAMES = {
     LATCH: "Latch",
     CHANNEL: "Channel",
     BYTES: "bytes region",
+    STRUCT: "struct",
 }
 #: Bytes of each fixed-size kind (the Node classes' SIZE).
 FIXED_SIZES = {MUTEX: 8, CONDITION: 16, SEMAPHORE: 16, RWLOCK: 32, BARRIER: 16, LATCH: 8}
@@ -171,7 +172,7 @@ class Directory:
         length = (lo & 0xFFFFFFFF) + (hi & 0xFFFFFFFF) * 2**32
         if not (offset >= self.info.layout.data_offset and length >= 1 and offset + length <= self.info.size):
             raise corrupt(self.what, f"{where} ({key!r}) places {length} bytes at {offset}")
-        expected = self.expected_length(kind, p0, p1, length)
+        expected = self.expected_length(kind, p0, p1, length, p2)
         if expected != length:
             raise corrupt(
                 self.what, f"{where} ({key!r}): a {KIND_NAMES[kind]} with these params takes {expected} bytes, not {length}"

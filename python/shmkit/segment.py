@@ -16,7 +16,7 @@ from . import mutex as _mutex
 from .channel.codec import IDS as CODEC_IDS
 from .channel.layout import FLAG_MANY_CONSUMERS, FLAG_MANY_PRODUCERS, byte_length, is_capacity
 from .deadline import Deadline, validate_timeout
-from .directory import BYTES, CHANNEL, FIXED_SIZES, MUTEX, Directory, encode_key
+from .directory import BYTES, CHANNEL, FIXED_SIZES, MUTEX, STRUCT, Directory, encode_key
 from .errors import ShmkitError, corrupt, invalid_argument
 from .header import (
     FIXED_HEADER_BYTES,
@@ -356,13 +356,19 @@ class Segment:
             raise ShmkitError("CLOSED", f"this Segment object ({self.name!r}) was closed")
 
 
-def _expected_length(kind: int, p0: int, p1: int, length: int):
+def _expected_length(kind: int, p0: int, p1: int, length: int, p2: int = 0):
     if kind in FIXED_SIZES:
         return FIXED_SIZES[kind]
     if kind == CHANNEL:
         if not is_capacity(p0) or p1 & ~(FLAG_MANY_PRODUCERS | FLAG_MANY_CONSUMERS):
             return None
         return byte_length(p0, bool(p1 & FLAG_MANY_CONSUMERS))
+    if kind == STRUCT:
+        # p0 layout hash, p1 element count, p2 element bytes | 0x40000000 for a structArray.
+        element = p2 & 0x3FFFFFFF
+        if p1 < 1 or element < 1 or p2 & ~0x7FFFFFFF:
+            return None
+        return p1 * element
     return length  # bytes
 
 

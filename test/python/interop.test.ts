@@ -119,6 +119,32 @@ describe.skipIf(python === undefined)('Python and Node share segments', () => {
     expect(new DataView(counter.buffer, counter.byteOffset, 8).getInt32(0, true)).toBe(4 * iters);
   });
 
+  it('opens a segment holding every kind of object the Node side makes', async () => {
+    const { name, seg } = segment('kinds');
+    const fakeStruct = {
+      byteLength: 24,
+      alignment: 8,
+      layoutHash: 0x1234,
+      view: () => ({}),
+      array: () => ({}),
+    };
+    seg.mutex('m');
+    seg.condition('c');
+    seg.semaphore('s', 2);
+    seg.rwlock('rw');
+    seg.barrier('b', 2);
+    seg.latch('l', 1);
+    seg.channel('q', { capacity: CAP }).send(new Uint8Array([1, 2, 3]));
+    seg.bytes('raw', 100);
+    seg.struct('st', fakeStruct);
+    seg.structArray('sa', fakeStruct, 3);
+    const p = peer('py', ['inventory', name, 'q', CAP]);
+    expect(await p.line()).toBe(
+      'm:Mutex c:Condition s:Semaphore rw:RwLock b:Barrier l:Latch q:Channel raw:bytes region st:struct sa:struct',
+    );
+    expect(await p.line()).toBe(String.raw`b'\x01\x02\x03'`);
+  });
+
   describe('a corrupted segment is CORRUPT in Python, never a crash', () => {
     /** Where the header, directory and channel "q" are, from the segment's own header. */
     function corruptAndRead(tag: string, damage: (f: { dir: number; ch: number }) => [number, number]) {
