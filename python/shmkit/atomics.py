@@ -74,6 +74,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
 _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 
 
 def _load_code():
@@ -178,7 +179,7 @@ class Bound:
                 at += 32
             if _libc.mprotect(addr, _PAGE, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
                 raise ShmkitError("UNSUPPORTED", f"cannot make the atomics helper executable (errno {ctypes.get_errno()})")
-            self._page = addr  # lives as long as the mapping's Memory (a page per mapping)
+            self._page = addr  # unmapped with this object (__del__)
         else:
             # Offsets past 4 GiB: the pointer-taking functions.
             self.load = lambda off: load32(base + off)
@@ -186,4 +187,12 @@ class Bound:
             self.exchange = lambda off, v: exchange32(base + off, v)
             self.cas = lambda off, e, d: cas32(base + off, e, d)
             self.add = lambda off, v: add32(base + off, v)
+            self._page = None
+
+    def __del__(self):
+        # Invariant: the functions are only ever reached through this object (callers keep the
+        # Bound, or an object holding it, alive as long as they call them), so when it goes the
+        # page can go. A page per mapping, not per call.
+        if getattr(self, "_page", None):
+            _libc.munmap(ctypes.c_void_p(self._page), _PAGE)
             self._page = None

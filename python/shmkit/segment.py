@@ -109,12 +109,12 @@ class Segment:
     >>> seg.channel("q", codec="utf8").send("hello")
     """
 
-    def __init__(self, name: str, path: str, mm: mmap.mmap, size: int, info):
+    def __init__(self, name: str, path: str, mem: Memory, info):
         self.name = name
         self.path = path
-        self.size = size
+        self.size = mem.size
         self._what = f"segment {name!r}"
-        self._mem = Memory(mm, size, self._what)
+        self._mem = mem
         self._info = info
         lay = info.layout
         self._identity = Identity(self._mem, lay.table_offset, lay.threads)
@@ -175,15 +175,14 @@ class Segment:
             write_header(mem, size, lay, os.getpid(), self_start_time())
             _mutex.init(mem, LOCK_OFFSET)
             publish_header(mem)
-            mem.close()
-            info = read_header(Memory(mm, size, f"segment {name!r}"), size, f"segment {name!r}")
+            info = read_header(mem, size, f"segment {name!r}")
         except BaseException:
             try:
                 os.unlink(path)
             except OSError:
                 pass
             raise
-        return cls(name, path, mm, size, info)
+        return cls(name, path, mem, info)
 
     @classmethod
     def open(cls, name: str, timeout: float | None = None, *, dir: str | None = None) -> "Segment":
@@ -200,8 +199,8 @@ class Segment:
         while True:
             found = cls._try_open(path, what)
             if isinstance(found, tuple):
-                mm, size, info = found
-                return cls(name, path, mm, size, info)
+                mem, info = found
+                return cls(name, path, mem, info)
             if found == "exists" and seen_at is None:
                 seen_at = time.monotonic()
             left = deadline.remaining()
@@ -240,15 +239,13 @@ class Segment:
         finally:
             os.close(fd)
         mem = Memory(mm, size, what)
-        try:
-            # acquire: pairs with the creator's publication of the magic.
-            if mem.load(O_MAGIC) != 0:
-                return mm, size, read_header(mem, size, what)
-            pid, start = read_creator(mem)
-            if pid != 0 and not is_alive(pid, start):
-                raise corrupt(what, f"its creator (pid {pid}) died before it finished the header: unlink it")
-        finally:
-            mem.close()
+        # acquire: pairs with the creator's publication of the magic.
+        if mem.load(O_MAGIC) != 0:
+            return mem, read_header(mem, size, what)
+        pid, start = read_creator(mem)
+        mem.close()
+        if pid != 0 and not is_alive(pid, start):
+            raise corrupt(what, f"its creator (pid {pid}) died before it finished the header: unlink it")
         return "exists"
 
     @classmethod
