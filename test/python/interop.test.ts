@@ -102,6 +102,17 @@ describe.skipIf(python === undefined)('Python and Node share segments', () => {
     expect(await consumer.line()).toBe('PEER_DEAD 300');
   });
 
+  it('skips the frame of a Python producer killed between claim and commit, then reports PEER_DEAD', async () => {
+    const { name, seg } = segment('kill-mid-send');
+    seg.channel('q', { capacity: CAP, producers: 'many' });
+    const consumer = peer('node', ['consume-until-error', name, 'q', 0, CAP, 'many']);
+    expect(await consumer.line()).toBe('ready');
+    const producer = peer('py', ['produce-then-die', name, 'q', 6, 200, CAP, 'many', 'mid-send']);
+    expect(await producer.line()).toBe('sent');
+    expect((await producer.exited()).signal).toBe('SIGKILL');
+    expect(await consumer.line()).toBe('PEER_DEAD 200');
+  });
+
   it('keeps an exact count under a mutex shared by 2 Node and 2 Python processes', async () => {
     const { name, seg } = segment('mutex');
     seg.mutex('m');
