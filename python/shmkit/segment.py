@@ -295,13 +295,14 @@ class Segment:
             raise invalid_argument(f"unknown codec {codec!r}: use 'bytes', 'utf8' or 'msgpack'")
         many_p, many_c = producers == "many", consumers == "many"
         flags = (FLAG_MANY_PRODUCERS if many_p else 0) | (FLAG_MANY_CONSUMERS if many_c else 0)
-        length = byte_length(capacity, many_c)
+        msgpack = codec == "msgpack"
+        length = byte_length(capacity, many_c, msgpack)
         e = self._object(
             key,
             CHANNEL,
             length,
             (capacity, flags, CODEC_IDS[codec]),
-            lambda at: _channel.init(self._mem, at, capacity, many_p, many_c),
+            lambda at: _channel.init(self._mem, at, capacity, many_p, many_c, msgpack),
         )
         ch = _channel.Channel(self._mem, e.offset, e.byte_length, self._identity, codec, key)
         self._channels.append(ch)
@@ -359,7 +360,7 @@ def _expected_length(kind: int, p0: int, p1: int, length: int, p2: int = 0):
     if kind == CHANNEL:
         if not is_capacity(p0) or p1 & ~(FLAG_MANY_PRODUCERS | FLAG_MANY_CONSUMERS):
             return None
-        return byte_length(p0, bool(p1 & FLAG_MANY_CONSUMERS))
+        return byte_length(p0, bool(p1 & FLAG_MANY_CONSUMERS), p2 == CODEC_IDS["msgpack"])
     if kind == STRUCT:
         # p0 layout hash, p1 element count, p2 element bytes | 0x40000000 for a structArray.
         element = p2 & 0x3FFFFFFF

@@ -146,12 +146,13 @@ describe.skipIf(python === undefined)('Python and Node share segments', () => {
     seg.barrier('b', 2);
     seg.latch('l', 1);
     seg.channel('q', { capacity: CAP }).send(new Uint8Array([1, 2, 3]));
+    seg.channel('mp', { capacity: CAP, codec: 'msgpack', consumers: 'many' });
     seg.bytes('raw', 100);
     seg.struct('st', fakeStruct);
     seg.structArray('sa', fakeStruct, 3);
     const p = peer('py', ['inventory', name, 'q', CAP]);
     expect(await p.line()).toBe(
-      'm:Mutex c:Condition s:Semaphore rw:RwLock b:Barrier l:Latch q:Channel raw:bytes region st:struct sa:struct',
+      'm:Mutex c:Condition s:Semaphore rw:RwLock b:Barrier l:Latch q:Channel mp:Channel raw:bytes region st:struct sa:struct',
     );
     expect(await p.line()).toBe(String.raw`b'\x01\x02\x03'`);
   });

@@ -22,6 +22,9 @@ from .codec import resolve
 from .layout import (
     FLAG_MANY_CONSUMERS,
     FLAG_MANY_PRODUCERS,
+    FLAG_STRUCTURES,
+    STRUCTURES_BYTES,
+    structures_at,
     HEADER_BYTES,
     LAYOUT_VERSION,
     VERSIONS,
@@ -48,11 +51,19 @@ SPIN_MAX = 200e-6
 SPIN_MIN = 5e-6
 
 
-def init(mem, offset: int, capacity: int, many_producers: bool, many_consumers: bool) -> None:
+def init(mem, offset: int, capacity: int, many_producers: bool, many_consumers: bool, msgpack: bool = False) -> None:
     """Initializes a channel in zeroed memory; the tag is stored last (publishes it)."""
     mem.store(offset + O_VERSION, LAYOUT_VERSION)
     mem.store(offset + O_CAPACITY, capacity)
-    mem.store(offset + O_FLAGS, (FLAG_MANY_PRODUCERS if many_producers else 0) | (FLAG_MANY_CONSUMERS if many_consumers else 0))
+    flags = (FLAG_MANY_PRODUCERS if many_producers else 0) | (FLAG_MANY_CONSUMERS if many_consumers else 0)
+    mem.store(offset + O_FLAGS, flags | (FLAG_STRUCTURES if msgpack else 0))
+    if msgpack:
+        # The Node side's structures table: version, slots, data bytes, then its tag last.
+        at = offset + structures_at(capacity, many_consumers)
+        mem.store(at + 4, 1)
+        mem.store(at + 8, 32)
+        mem.store(at + 12, STRUCTURES_BYTES - 256)
+        mem.store(at, tags.four_chars("SKst"))
     mem.store(offset + O_MAX_MESSAGE, max_message_for(capacity))
     if LAYOUT_VERSION >= 2:
         # v2: word 4 is the largest message (fragments included), word 6 the largest frame.

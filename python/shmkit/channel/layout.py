@@ -71,6 +71,11 @@ FRAME_HEADER = 16
 
 FLAG_MANY_PRODUCERS = 1
 FLAG_MANY_CONSUMERS = 2
+#: A msgpack channel keeps the Node side's msgpack record structures table after the ring and
+#: marks (its own format: tag 'SKst', version 1, 32 slots, 7936 data bytes). Python's msgpack
+#: codec does not use it (it sends plain msgpack), but creates and sizes it, so Node can attach.
+FLAG_STRUCTURES = 4
+STRUCTURES_BYTES = 8192
 
 KIND_MSG = 1
 KIND_PAD = 2
@@ -90,8 +95,12 @@ def marks_bytes(capacity: int) -> int:
     return capacity // 4
 
 
-def byte_length(capacity: int, many_consumers: bool) -> int:
+def structures_at(capacity: int, many_consumers: bool) -> int:
     return HEADER_BYTES + capacity + (marks_bytes(capacity) if many_consumers else 0)
+
+
+def byte_length(capacity: int, many_consumers: bool, msgpack: bool = False) -> int:
+    return structures_at(capacity, many_consumers) + (STRUCTURES_BYTES if msgpack else 0)
 
 
 def frame_size(n: int) -> int:
