@@ -91,6 +91,22 @@ describe.skipIf(python === undefined)('Python and Node share segments', () => {
     expect(await consumer.line()).toBe('ok 20');
   });
 
+  it('lets Node attach to a segment, mutex and channel that Python created', async () => {
+    const name = `pyt${process.pid}-${++counter}-pycreated`;
+    made.push(name);
+    const producer = peer('py', ['create-and-send', name, 'q', 8, 100, 1 << 16]);
+    expect(await producer.line()).toBe('sent');
+    const consumer = peer('node', ['consume', name, 'q', '8', 100, 1 << 16, 'many']);
+    expect(await consumer.line()).toBe('ready');
+    expect(await consumer.line()).toBe('ok 100');
+    const seg = Segment.open(name);
+    try {
+      seg.mutex('m').withLock(() => {});
+    } finally {
+      seg.close();
+    }
+  });
+
   it('reports PEER_DEAD to a Node consumer once a SIGKILLed Python producer is drained', async () => {
     const { name, seg } = segment('kill');
     seg.channel('q', { capacity: CAP, producers: 'many' });

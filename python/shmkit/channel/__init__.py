@@ -32,6 +32,8 @@ from .layout import (
     O_CLOSED,
     O_DATA_SIGNAL,
     O_FLAGS,
+    O_EXT_BYTES,
+    O_EXT_OFFSET,
     O_MAX_FRAME,
     O_MAX_MESSAGE,
     DEFAULT_MAX_MESSAGE,
@@ -69,6 +71,10 @@ def init(mem, offset: int, capacity: int, many_producers: bool, many_consumers: 
         # v2: word 4 is the largest message (fragments included), word 6 the largest frame.
         mem.store(offset + O_MAX_FRAME, max_message_for(capacity))
         mem.store(offset + O_MAX_MESSAGE, max_message_for(capacity) if many_consumers else DEFAULT_MAX_MESSAGE)
+        if msgpack:
+            # v2 keeps the structures table in the extension area: words 7-8 say where.
+            mem.store(offset + O_EXT_OFFSET, structures_at(capacity, many_consumers))
+            mem.store(offset + O_EXT_BYTES, STRUCTURES_BYTES)
     if many_consumers:
         # Marks start odd: "not released" for every position (positions are multiples of 16).
         at = offset + HEADER_BYTES + capacity

@@ -39,7 +39,7 @@ from ..tags import CHANNEL as TAG  # noqa: E402
 VERSIONS = (1, 2)
 #: The version of the channels Python creates: the one the Node side on main reads. The
 #: environment variable SHMKIT_PY_CHANNEL_VERSION overrides it (the tests run both versions).
-LAYOUT_VERSION = int(__import__("os").environ.get("SHMKIT_PY_CHANNEL_VERSION", "1"))
+LAYOUT_VERSION = int(__import__("os").environ.get("SHMKIT_PY_CHANNEL_VERSION", "2"))
 if LAYOUT_VERSION not in VERSIONS:
     raise ValueError(f"SHMKIT_PY_CHANNEL_VERSION must be one of {VERSIONS}")
 
