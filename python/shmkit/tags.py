@@ -16,9 +16,12 @@ def versioned(kind: str, version: int) -> int:
     return int.from_bytes(bytes([0x53, b[0], b[1], version]), "little", signed=True)
 
 
-#: The tags Python writes when it creates an object: what the Node side on main writes.
+#: The tags Python writes when it creates an object: what the Node side on main writes. When
+#: main moves to the versioned scheme (defineTag(kind, name, version)), these three become
+#: versioned("mx", 1), versioned("ch", 2) and versioned("st", 1).
 MUTEX = four_chars("SKmx")
 CHANNEL = four_chars("SKch")
+STRUCTURES = four_chars("SKst")
 
 #: The tags Python accepts when it attaches (both schemes; the layout version decides the rest).
 MUTEX_TAGS = frozenset({four_chars("SKmx"), versioned("mx", 1)})

@@ -65,7 +65,7 @@ def init(mem, offset: int, capacity: int, many_producers: bool, many_consumers: 
         mem.store(at + 4, 1)
         mem.store(at + 8, 32)
         mem.store(at + 12, STRUCTURES_BYTES - 256)
-        mem.store(at, tags.four_chars("SKst"))
+        mem.store(at, tags.STRUCTURES)
     mem.store(offset + O_MAX_MESSAGE, max_message_for(capacity))
     if LAYOUT_VERSION >= 2:
         # v2: word 4 is the largest message (fragments included), word 6 the largest frame.
