@@ -1,30 +1,26 @@
 /**
  * RingBuffer: a single-producer, single-consumer stream of typed elements (audio samples, sensor
  * readings), wait-free on both sides. A drop-in for ringbuf.js 0.4: same statics, constructor,
- * methods and semantics, so code written for it switches by changing the import. shmkit adds
- * cache-line isolated indices, `handle` / `RingBuffer.from(handle)`, and blocking / async
- * helpers that wait for room or data.
+ * methods and semantics, so code written for it switches by changing the import. shmkit adds a
+ * checked header, `handle` / `RingBuffer.from(handle)`, and blocking / async helpers that wait for
+ * room or data. The header layout is in ring-buffer-layout.ts (and docs/format.md).
  *
- * Layout of the SharedArrayBuffer from getStorageForCapacity:
- * | offset | size | field         | written by                                             |
- * |--------|------|---------------|--------------------------------------------------------|
- * | 0      | 4    | write index   | the producer (release: publishes the elements below it) |
- * | 128    | 4    | read index    | the consumer (release: frees the slots below it)        |
- * | 256    | 4    | tag           | constructor                                             |
- * | 260    | 4    | element type  | constructor (index into ELEMENT_TYPES + 1)              |
- * | 264    | 4    | readSleepers  | consumers inside popBlocking/popAsync                   |
- * | 268    | 4    | writeSleepers | producers inside pushBlocking/pushAsync                 |
- * | 384    | ...  | storage       | (capacity + 1) elements: one slot stays empty, so       |
- * |        |      |               | read == write means empty, write + 1 == read means full |
+ * Algorithm: the classic Lamport ring. `slots = capacity + 1`; one slot always stays empty, so
+ * read == write means empty and (write + 1) % slots == read means full. The producer alone stores
+ * the write index, the consumer alone the read index; each index is an element position in
+ * [0, slots).
  *
- * Indices are element positions in [0, capacity + 1). Sleepers wait on the index the other side
- * moves (readers on the write index, writers on the read index), so no separate signal word is
- * needed; every push or pop wakes only when a sleeper is registered.
+ * Index placement and caching (issue 9, measured with benchmarks/ring-buffer.ts):
+ * CACHE_NOTE
+ *
+ * Untrusted memory: every index loaded from the buffer is checked to lie in [0, slots) before it
+ * is used, so a corrupted or hostile buffer gives CORRUPT, never a RangeError, a TypeError, a
+ * garbage pop or a negative index. Any pair of in-range indices is a valid state, so nothing else
+ * needs checking on the hot path; the header words are checked once, by the constructor.
  */
 import {
   type AsyncWaitOptions,
   Deadline,
-  defineTag,
   type Handle,
   heapWaiter,
   invalidArgument,
@@ -39,46 +35,23 @@ import {
   type WaitOptions,
   type WaitSteps,
 } from '@shmkit/core';
+import {
+  allocate,
+  checkHeader,
+  ELEMENT_TYPES,
+  HEADER_BYTES,
+  READ,
+  READ_SLEEPERS,
+  type TypedArray,
+  type TypedArrayConstructor,
+  WRITE,
+  WRITE_SLEEPERS,
+} from './ring-buffer-layout.js';
 
-/** A typed array class a RingBuffer can hold. */
-export type TypedArrayConstructor =
-  | Int8ArrayConstructor
-  | Uint8ArrayConstructor
-  | Uint8ClampedArrayConstructor
-  | Int16ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor
-  | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor;
+export type { TypedArray, TypedArrayConstructor } from './ring-buffer-layout.js';
 
-/** An instance of one of those classes. */
-export type TypedArray = InstanceType<TypedArrayConstructor>;
-
-const ELEMENT_TYPES: TypedArrayConstructor[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-];
-
-const TAG = defineTag('SKrb', 'RingBuffer');
-const WRITE = 0;
-const READ = 32;
-const TAG_WORD = 64;
-const TYPE_WORD = 65;
-const READ_SLEEPERS = 66;
-const WRITE_SLEEPERS = 67;
-const STORAGE = 384;
+/** Whether each side keeps the other side's index and reloads it only when the ring looks full/empty. */
+const CACHE = true;
 
 /** A RingBuffer's handle: its buffer and element type. */
 export interface RingBufferHandle extends Handle {
@@ -102,45 +75,38 @@ export class RingBuffer {
   private readonly elementType: TypedArrayConstructor;
   private readonly slots: number;
   private readonly ctl: Int32Array;
+  /** Producer side: the read index last loaded; the write index this object last stored. */
+  private readSeen = 0;
+  private writeMine = -1;
+  /** Consumer side: the write index last loaded; the read index this object last stored. */
+  private writeSeen = 0;
+  private readMine = -1;
 
   /**
-   * Allocates a SharedArrayBuffer for a ring of `capacity` elements of `type`.
-   * Allocates; call it once, at setup.
+   * Allocates a SharedArrayBuffer for a ring of `capacity` elements of `type`, and writes its
+   * header (tag, layout version, slot count, element type). Allocates; call it once, at setup.
+   * INVALID_ARGUMENT for a capacity that is not a positive integer; TOO_LARGE if it cannot be had.
    */
   static getStorageForCapacity(capacity: number, type: TypedArrayConstructor): SharedArrayBuffer {
-    if (!type?.BYTES_PER_ELEMENT) invalidArgument('pass a typed array class, such as Float32Array');
-    if (!Number.isInteger(capacity) || capacity < 1)
-      invalidArgument(`capacity must be a positive integer, got ${capacity}`);
-    return new SharedArrayBuffer(STORAGE + (capacity + 1) * type.BYTES_PER_ELEMENT);
+    return allocate(capacity, type);
   }
 
-  /** Wraps storage from getStorageForCapacity; both threads call this with the same buffer and type. */
+  /**
+   * Wraps storage from getStorageForCapacity; both threads call this with the same buffer and
+   * type. INCOMPATIBLE for a buffer without the header — one from ringbuf.js's own
+   * getStorageForCapacity, say — or of another element type; CORRUPT for a damaged header.
+   */
   constructor(sab: SharedArrayBuffer, type: TypedArrayConstructor) {
-    if (!type || type.BYTES_PER_ELEMENT === undefined) {
-      invalidArgument('pass a typed array class, such as Float32Array, as second argument');
-    }
-    const code = ELEMENT_TYPES.indexOf(type) + 1;
-    if (code === 0) invalidArgument(`unsupported element type ${type.name}`);
-    if (!(sab instanceof SharedArrayBuffer)) invalidArgument('a RingBuffer needs a SharedArrayBuffer');
-    const slots = (sab.byteLength - STORAGE) / type.BYTES_PER_ELEMENT;
-    if (!Number.isInteger(slots) || slots < 2) {
-      invalidArgument('this buffer was not made by RingBuffer.getStorageForCapacity for this type');
-    }
+    const slots = checkHeader(sab, type);
     this.buf = sab;
     this.elementType = type;
     this.slots = slots;
-    this.ctl = new Int32Array(sab, 0, STORAGE / 4);
+    this.ctl = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.storage = new (type as unknown as new (b: SharedArrayBuffer, o: number, n: number) => TypedArray)(
       sab,
-      STORAGE,
+      HEADER_BYTES,
       slots,
     );
-    const prev = Atomics.compareExchange(this.ctl, TYPE_WORD, 0, code);
-    if (prev !== 0 && prev !== code) {
-      const other = ELEMENT_TYPES[prev - 1]?.name ?? 'unknown';
-      throw new ShmkitError('INCOMPATIBLE', `this ring holds ${other}, not ${type.name}`);
-    }
-    Atomics.store(this.ctl, TAG_WORD, TAG);
   }
 
   /** Re-attaches, in this thread, to the ring behind `handle`. */
@@ -150,9 +116,6 @@ export class RingBuffer {
     if (type === undefined) invalidArgument(`unknown element type ${String(handle.elementType)}`);
     if (region.byteOffset !== 0 || region.byteLength !== region.buffer.byteLength) {
       invalidArgument('a RingBuffer handle covers its whole buffer');
-    }
-    if (Atomics.load(new Int32Array(region.buffer, 0, STORAGE / 4), TAG_WORD) !== TAG) {
-      throw new ShmkitError('INCOMPATIBLE', 'no RingBuffer in this buffer');
     }
     return new RingBuffer(region.buffer, type);
   }
@@ -175,34 +138,50 @@ export class RingBuffer {
   }
 
   /**
-   * Pushes up to `length` (default: all) elements of `elements` from `offset`; returns how many
-   * fitted. Never blocks, never allocates. Producer side only.
+   * Pushes up to `length` elements of `elements` from `offset` (default: to the end of
+   * `elements`); returns how many fitted. Never blocks, never allocates. Producer side only.
    */
   push(elements: TypedArray, length?: number, offset = 0): number {
-    const rd = Atomics.load(this.ctl, READ);
-    const wr = Atomics.load(this.ctl, WRITE);
-    const n = Math.min(this.writable(rd, wr), length ?? elements.length);
+    const want = count(elements, length, offset);
+    const wr = this.loadWrite();
+    let free = 0;
+    if (CACHE) {
+      free = writable(this.readSeen, wr, this.slots);
+      // Reload when the cached read index says "not enough room", or when another object moved
+      // the write index since this one stored it (its cached read index may then be a lap old).
+      if (free < want || wr !== this.writeMine) free = writable(this.reloadRead(), wr, this.slots);
+    } else {
+      free = writable(this.reloadRead(), wr, this.slots);
+    }
+    const n = free < want ? free : want;
     if (n <= 0) return 0;
-    const first = Math.min(this.slots - wr, n);
-    copy(elements, offset, this.storage, wr, first);
-    copy(elements, offset + first, this.storage, 0, n - first);
-    this.publishWrite((wr + n) % this.slots);
+    const first = this.slots - wr < n ? this.slots - wr : n;
+    copyIn(elements, offset, this.storage, wr, first);
+    copyIn(elements, offset + first, this.storage, 0, n - first);
+    this.publishWrite(wr + n < this.slots ? wr + n : wr + n - this.slots);
     return n;
   }
 
   /**
-   * Pops up to `length` (default: `elements.length`) elements into `elements` at `offset`;
-   * returns how many. Never blocks, never allocates. Consumer side only.
+   * Pops up to `length` elements into `elements` at `offset` (default: to the end of
+   * `elements`); returns how many. Never blocks, never allocates. Consumer side only.
    */
   pop(elements: TypedArray, length?: number, offset = 0): number {
-    const rd = Atomics.load(this.ctl, READ);
-    const wr = Atomics.load(this.ctl, WRITE);
-    const n = Math.min(this.readable(rd, wr), length ?? elements.length);
+    const want = count(elements, length, offset);
+    const rd = this.loadRead();
+    let ready = 0;
+    if (CACHE) {
+      ready = readable(rd, this.writeSeen, this.slots);
+      if (ready < want || rd !== this.readMine) ready = readable(rd, this.reloadWrite(), this.slots);
+    } else {
+      ready = readable(rd, this.reloadWrite(), this.slots);
+    }
+    const n = ready < want ? ready : want;
     if (n <= 0) return 0;
-    const first = Math.min(this.slots - rd, n);
-    copy(this.storage, rd, elements, offset, first);
-    copy(this.storage, 0, elements, offset + first, n - first);
-    this.publishRead((rd + n) % this.slots);
+    const first = this.slots - rd < n ? this.slots - rd : n;
+    copyOut(this.storage, rd, elements, offset, first);
+    copyOut(this.storage, 0, elements, offset + first, n - first);
+    this.publishRead(rd + n < this.slots ? rd + n : rd + n - this.slots);
     return n;
   }
 
@@ -215,9 +194,7 @@ export class RingBuffer {
     amount: number,
     cb: (first: TypedArray, second: TypedArray) => number | undefined | void,
   ): number {
-    const rd = Atomics.load(this.ctl, READ);
-    const wr = Atomics.load(this.ctl, WRITE);
-    const n = Math.min(this.writable(rd, wr), amount);
+    const { wr, n } = this.claim(amount);
     if (n <= 0) return 0;
     const first = Math.min(this.slots - wr, n);
     const written = this.clampWritten(
@@ -241,9 +218,7 @@ export class RingBuffer {
       count2: number,
     ) => number | undefined | void,
   ): number {
-    const rd = Atomics.load(this.ctl, READ);
-    const wr = Atomics.load(this.ctl, WRITE);
-    const n = Math.min(this.writable(rd, wr), amount);
+    const { wr, n } = this.claim(amount);
     if (n <= 0) return 0;
     const first = Math.min(this.slots - wr, n);
     const written = this.clampWritten(cb(this.storage, wr, first, 0, n - first), n);
@@ -253,12 +228,12 @@ export class RingBuffer {
 
   /** True if empty. Can be late on the consumer side: the producer may just have pushed. */
   empty(): boolean {
-    return Atomics.load(this.ctl, WRITE) === Atomics.load(this.ctl, READ);
+    return this.reloadWrite() === this.reloadRead();
   }
 
   /** True if full. Can be late on the producer side: the consumer may just have popped. */
   full(): boolean {
-    return (Atomics.load(this.ctl, WRITE) + 1) % this.slots === Atomics.load(this.ctl, READ);
+    return writable(this.reloadRead(), this.reloadWrite(), this.slots) === 0;
   }
 
   /** Elements the ring can hold. */
@@ -268,12 +243,12 @@ export class RingBuffer {
 
   /** Elements ready to pop; can be late (the producer may have pushed since). */
   availableRead(): number {
-    return this.readable(Atomics.load(this.ctl, READ), Atomics.load(this.ctl, WRITE));
+    return readable(this.reloadRead(), this.reloadWrite(), this.slots);
   }
 
   /** Room for elements to push; can be late (the consumer may have popped since). */
   availableWrite(): number {
-    return this.writable(Atomics.load(this.ctl, READ), Atomics.load(this.ctl, WRITE));
+    return writable(this.reloadRead(), this.reloadWrite(), this.slots);
   }
 
   /** ringbuf.js name of availableRead. */
@@ -289,10 +264,16 @@ export class RingBuffer {
   /**
    * Pushes every element of `elements` (or `length` from `offset`), waiting for room as needed.
    * TIMEOUT if the time runs out; elements pushed until then stay pushed. Returns the count.
+   *
+   * @example
+   * ```ts
+   * rb.pushBlocking(samples, { timeout: 1000 }); // all of samples, or TIMEOUT
+   * ```
    */
   pushBlocking(elements: TypedArray, o?: WaitOptions & { length?: number; offset?: number }): number {
     const deadline = new Deadline(validateWaitOptions(o));
-    return runBlocking(this.pushSteps(elements, o?.length, o?.offset ?? 0, deadline), heapWaiter, this.ctl);
+    const total = count(elements, o?.length, o?.offset ?? 0);
+    return runBlocking(this.pushSteps(elements, total, o?.offset ?? 0, deadline), heapWaiter, this.ctl);
   }
 
   /** The async form of pushBlocking. */
@@ -301,9 +282,10 @@ export class RingBuffer {
     o?: AsyncWaitOptions & { length?: number; offset?: number },
   ): Promise<number> {
     const { timeout, signal } = validateAsyncOptions(o);
+    const total = count(elements, o?.length, o?.offset ?? 0);
     throwIfAborted(signal);
     return runAsync(
-      this.pushSteps(elements, o?.length, o?.offset ?? 0, new Deadline(timeout)),
+      this.pushSteps(elements, total, o?.offset ?? 0, new Deadline(timeout)),
       heapWaiter,
       this.ctl,
       signal,
@@ -311,15 +293,23 @@ export class RingBuffer {
   }
 
   /**
-   * Waits until at least one element is ready (or `min` elements), then pops up to `length`
-   * (default `elements.length`). TIMEOUT if none came in time. Returns the count.
+   * Waits until at least one element is ready (or `min` elements, at most the capacity), then
+   * pops up to `length` (default: to the end of `elements`). TIMEOUT if none came in time;
+   * INVALID_ARGUMENT at once for a `min` above the capacity, which could never be met.
+   *
+   * @example
+   * ```ts
+   * const n = rb.popBlocking(out, { min: 128, timeout: 1000 }); // 128 <= n <= out.length
+   * ```
    */
   popBlocking(
     elements: TypedArray,
     o?: WaitOptions & { length?: number; offset?: number; min?: number },
   ): number {
     const deadline = new Deadline(validateWaitOptions(o));
-    return runBlocking(this.popSteps(elements, o, deadline), heapWaiter, this.ctl);
+    const length = count(elements, o?.length, o?.offset ?? 0);
+    const min = this.checkMin(o?.min, length);
+    return runBlocking(this.popSteps(elements, length, o?.offset ?? 0, min, deadline), heapWaiter, this.ctl);
   }
 
   /** The async form of popBlocking. */
@@ -328,24 +318,32 @@ export class RingBuffer {
     o?: AsyncWaitOptions & { length?: number; offset?: number; min?: number },
   ): Promise<number> {
     const { timeout, signal } = validateAsyncOptions(o);
+    const length = count(elements, o?.length, o?.offset ?? 0);
+    const min = this.checkMin(o?.min, length);
     throwIfAborted(signal);
-    return runAsync(this.popSteps(elements, o, new Deadline(timeout)), heapWaiter, this.ctl, signal);
+    return runAsync(
+      this.popSteps(elements, length, o?.offset ?? 0, min, new Deadline(timeout)),
+      heapWaiter,
+      this.ctl,
+      signal,
+    );
   }
 
   private *pushSteps(
     elements: TypedArray,
-    length: number | undefined,
+    total: number,
     offset: number,
     deadline: Deadline,
   ): WaitSteps<number> {
-    const total = length ?? elements.length - offset;
     let done = 0;
     for (;;) {
-      const rd = Atomics.load(this.ctl, READ);
+      const rd = this.reloadRead();
       done += this.push(elements, total - done, offset + done);
       if (done >= total) return done;
       const left = deadline.remaining();
       if (left === 0) throw timeoutError('RingBuffer push', deadline.timeout);
+      // Register before the re-check: either the consumer's publishRead sees the count and
+      // notifies, or this re-check sees its new read index (both sides use seq-cst atomics).
       Atomics.add(this.ctl, WRITE_SLEEPERS, 1);
       try {
         if (this.availableWrite() > 0) continue;
@@ -358,16 +356,17 @@ export class RingBuffer {
 
   private *popSteps(
     elements: TypedArray,
-    o: { length?: number; offset?: number; min?: number } | undefined,
+    length: number,
+    offset: number,
+    min: number,
     deadline: Deadline,
   ): WaitSteps<number> {
-    const length = o?.length ?? elements.length - (o?.offset ?? 0);
-    const min = Math.min(o?.min ?? 1, length);
     for (;;) {
-      const wr = Atomics.load(this.ctl, WRITE);
-      if (this.availableRead() >= min) return this.pop(elements, length, o?.offset ?? 0);
+      const wr = this.reloadWrite();
+      if (readable(this.reloadRead(), wr, this.slots) >= min) return this.pop(elements, length, offset);
       const left = deadline.remaining();
       if (left === 0) throw timeoutError('RingBuffer pop', deadline.timeout);
+      // As in pushSteps: register, re-check, then sleep on the word the producer moves.
       Atomics.add(this.ctl, READ_SLEEPERS, 1);
       try {
         if (this.availableRead() >= min) continue;
@@ -378,12 +377,56 @@ export class RingBuffer {
     }
   }
 
-  private readable(rd: number, wr: number): number {
-    return (wr + this.slots - rd) % this.slots;
+  /** `min` of popBlocking/popAsync: an integer in [0, capacity], capped at the room in `elements`. */
+  private checkMin(min: number | undefined, length: number): number {
+    if (min === undefined) return Math.min(1, length);
+    if (!Number.isInteger(min) || min < 0 || min > this.slots - 1) {
+      invalidArgument(
+        `min must be an integer in [0, ${this.slots - 1}] (the capacity), got ${String(min)}: more could never be ready`,
+      );
+    }
+    return Math.min(min, length);
   }
 
-  private writable(rd: number, wr: number): number {
-    return this.slots - 1 - this.readable(rd, wr);
+  /** writeCallback's common start: the write index and how many elements may be written. */
+  private claim(amount: number): { wr: number; n: number } {
+    if (amount >>> 0 !== amount)
+      invalidArgument(`amount must be a non-negative integer, got ${String(amount)}`);
+    const wr = this.loadWrite();
+    const free = writable(this.reloadRead(), wr, this.slots);
+    return { wr, n: free < amount ? free : amount };
+  }
+
+  /** The write index, as the producer reads its own word: checked, since the buffer is shared. */
+  private loadWrite(): number {
+    const wr = Atomics.load(this.ctl, WRITE);
+    if (wr >>> 0 >= this.slots) badIndex('write', wr, this.slots);
+    return wr;
+  }
+
+  /** The read index, as the consumer reads its own word. */
+  private loadRead(): number {
+    const rd = Atomics.load(this.ctl, READ);
+    if (rd >>> 0 >= this.slots) badIndex('read', rd, this.slots);
+    return rd;
+  }
+
+  /** The consumer's index, loaded fresh and cached. */
+  private reloadRead(): number {
+    // acquire: pairs with publishRead's store; the slots before it are free to overwrite.
+    const rd = Atomics.load(this.ctl, READ);
+    if (rd >>> 0 >= this.slots) badIndex('read', rd, this.slots);
+    this.readSeen = rd;
+    return rd;
+  }
+
+  /** The producer's index, loaded fresh and cached. */
+  private reloadWrite(): number {
+    // acquire: pairs with publishWrite's store; the elements before it are written.
+    const wr = Atomics.load(this.ctl, WRITE);
+    if (wr >>> 0 >= this.slots) badIndex('write', wr, this.slots);
+    this.writeSeen = wr;
+    return wr;
   }
 
   /** As in ringbuf.js, a callback returning nothing (or 0) has written everything it was offered. */
@@ -395,17 +438,82 @@ export class RingBuffer {
   }
 
   private publishWrite(wr: number): void {
+    this.writeMine = wr;
     // release: the elements below the new write index are visible to the consumer's load.
     Atomics.store(this.ctl, WRITE, wr);
+    // Pairs with popSteps' add to READ_SLEEPERS before its re-check (see there).
     if (Atomics.load(this.ctl, READ_SLEEPERS) !== 0)
       heapWaiter.notify(this.ctl, WRITE, Number.POSITIVE_INFINITY);
   }
 
   private publishRead(rd: number): void {
+    this.readMine = rd;
     // release: the slots below the new read index may be overwritten by the producer.
     Atomics.store(this.ctl, READ, rd);
     if (Atomics.load(this.ctl, WRITE_SLEEPERS) !== 0)
       heapWaiter.notify(this.ctl, READ, Number.POSITIVE_INFINITY);
+  }
+}
+
+/** Elements ready between read index `rd` and write index `wr`, both in [0, slots). */
+function readable(rd: number, wr: number, slots: number): number {
+  const d = wr - rd;
+  return d < 0 ? d + slots : d;
+}
+
+/** Room for elements: one slot always stays empty. */
+function writable(rd: number, wr: number, slots: number): number {
+  const d = rd - wr - 1;
+  return d < 0 ? d + slots : d;
+}
+
+/**
+ * How many elements a push/pop of `elements` from `offset` may move: `length`, capped at the end of
+ * `elements` (ringbuf.js reads or writes past it instead: NaN pushed, popped elements lost).
+ */
+function count(elements: TypedArray, length: number | undefined, offset: number): number {
+  const size = elements?.length;
+  if (typeof size !== 'number' || offset >>> 0 !== offset || offset > size) {
+    invalidArgument(`offset must be an integer in [0, elements.length], got ${String(offset)}`);
+  }
+  const room = size - offset;
+  if (length === undefined) return room;
+  if (length >>> 0 !== length)
+    invalidArgument(`length must be a non-negative integer, got ${String(length)}`);
+  return length < room ? length : room;
+}
+
+function badIndex(which: string, value: number, slots: number): never {
+  throw new ShmkitError(
+    'CORRUPT',
+    `RingBuffer ${which} index ${value} is outside [0, ${slots}): the shared buffer was overwritten`,
+  );
+}
+
+/** Mixing bigint and number arrays is the one way a copy between typed arrays can throw. */
+function badElements(e: unknown, what: string): never {
+  throw new ShmkitError('INVALID_ARGUMENT', `cannot ${what} these elements: ${String(e)}`, { cause: e });
+}
+
+function copyIn(input: TypedArray, inOffset: number, output: TypedArray, outOffset: number, n: number): void {
+  try {
+    copy(input, inOffset, output, outOffset, n);
+  } catch (e) {
+    badElements(e, 'push');
+  }
+}
+
+function copyOut(
+  input: TypedArray,
+  inOffset: number,
+  output: TypedArray,
+  outOffset: number,
+  n: number,
+): void {
+  try {
+    copy(input, inOffset, output, outOffset, n);
+  } catch (e) {
+    badElements(e, 'pop into');
   }
 }
 
