@@ -10,8 +10,11 @@
  * | 12   | 4    | element type code  | getStorageForCapacity (1-based index in ELEMENT_TYPES)      |
  * | 16   | 4    | readSleepers       | consumers inside popBlocking / popAsync                     |
  * | 20   | 4    | writeSleepers      | producers inside pushBlocking / pushAsync                   |
+ * | 24   | 4    | last object id     | every constructor (Atomics.add: a number per RingBuffer object) |
  * | 128  | 4    | write index        | the producer only                                           |
+ * | 132  | 4    | producer id        | a push by an object other than the last one to push         |
  * | 256  | 4    | read index         | the consumer only                                           |
+ * | 260  | 4    | consumer id        | a pop by an object other than the last one to pop           |
  * | 384  | ...  | storage            | slots elements                                              |
  *
  * Words 0-3 are written once, before the buffer is shared, and only read by constructors; the
@@ -71,10 +74,15 @@ export const SLOTS_WORD = 2;
 export const TYPE_WORD = 3;
 export const READ_SLEEPERS = 4;
 export const WRITE_SLEEPERS = 5;
+export const LAST_ID = 6;
 /** Byte 128. */
 export const WRITE = 32;
+/** Byte 132: the id of the object that pushed last (its cached read index is current). */
+export const PRODUCER = 33;
 /** Byte 256. */
 export const READ = 64;
+/** Byte 260: the id of the object that popped last. */
+export const CONSUMER = 65;
 /** Bytes before the first element (a multiple of 8, for BigInt64Array). */
 export const HEADER_BYTES = 384;
 /** Largest slot count: indices are int32 words. */

@@ -37,9 +37,12 @@ import {
 } from '@shmkit/core';
 import {
   allocate,
+  CONSUMER,
   checkHeader,
   ELEMENT_TYPES,
   HEADER_BYTES,
+  LAST_ID,
+  PRODUCER,
   READ,
   READ_SLEEPERS,
   type TypedArray,
@@ -75,12 +78,12 @@ export class RingBuffer {
   private readonly elementType: TypedArrayConstructor;
   private readonly slots: number;
   private readonly ctl: Int32Array;
-  /** Producer side: the read index last loaded; the write index this object last stored. */
+  /** This object's number, for the producer / consumer id words (see push). */
+  private readonly id: number;
+  /** Producer side: the read index last loaded. */
   private readSeen = 0;
-  private writeMine = -1;
-  /** Consumer side: the write index last loaded; the read index this object last stored. */
+  /** Consumer side: the write index last loaded. */
   private writeSeen = 0;
-  private readMine = -1;
 
   /**
    * Allocates a SharedArrayBuffer for a ring of `capacity` elements of `type`, and writes its
@@ -102,6 +105,10 @@ export class RingBuffer {
     this.elementType = type;
     this.slots = slots;
     this.ctl = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    // A number no other object on this buffer has (0 means "none", so skip it on wrap-around).
+    let id = Atomics.add(this.ctl, LAST_ID, 1) + 1;
+    if (id === 0) id = Atomics.add(this.ctl, LAST_ID, 1) + 1;
+    this.id = id;
     this.storage = new (type as unknown as new (b: SharedArrayBuffer, o: number, n: number) => TypedArray)(
       sab,
       HEADER_BYTES,
@@ -145,17 +152,19 @@ export class RingBuffer {
     const want = count(elements, length, offset);
     const wr = this.loadWrite();
     let free = 0;
-    if (CACHE) {
+    if (CACHE && Atomics.load(this.ctl, PRODUCER) === this.id) {
+      // This object pushed last, so its cached read index is at most a lap behind the truth and
+      // can only under-state the room: reload it when it says "not enough".
       free = writable(this.readSeen, wr, this.slots);
-      // Reload when the cached read index says "not enough room", or when another object moved
-      // the write index since this one stored it (its cached read index may then be a lap old).
-      if (free < want || wr !== this.writeMine) free = writable(this.reloadRead(), wr, this.slots);
+      if (free < want) free = writable(this.reloadRead(), wr, this.slots);
     } else {
+      // Another object pushed since (its pushes may have lapped our cache): claim, then reload.
+      if (CACHE) Atomics.store(this.ctl, PRODUCER, this.id);
       free = writable(this.reloadRead(), wr, this.slots);
     }
-    const n = free < want ? free : want;
+    const n = Math.min(free, want);
     if (n <= 0) return 0;
-    const first = this.slots - wr < n ? this.slots - wr : n;
+    const first = Math.min(this.slots - wr, n);
     copyIn(elements, offset, this.storage, wr, first);
     copyIn(elements, offset + first, this.storage, 0, n - first);
     this.publishWrite(wr + n < this.slots ? wr + n : wr + n - this.slots);
@@ -170,15 +179,17 @@ export class RingBuffer {
     const want = count(elements, length, offset);
     const rd = this.loadRead();
     let ready = 0;
-    if (CACHE) {
+    if (CACHE && Atomics.load(this.ctl, CONSUMER) === this.id) {
+      // As in push: the cached write index can only under-state what is ready.
       ready = readable(rd, this.writeSeen, this.slots);
-      if (ready < want || rd !== this.readMine) ready = readable(rd, this.reloadWrite(), this.slots);
+      if (ready < want) ready = readable(rd, this.reloadWrite(), this.slots);
     } else {
+      if (CACHE) Atomics.store(this.ctl, CONSUMER, this.id);
       ready = readable(rd, this.reloadWrite(), this.slots);
     }
-    const n = ready < want ? ready : want;
+    const n = Math.min(ready, want);
     if (n <= 0) return 0;
-    const first = this.slots - rd < n ? this.slots - rd : n;
+    const first = Math.min(this.slots - rd, n);
     copyOut(this.storage, rd, elements, offset, first);
     copyOut(this.storage, 0, elements, offset + first, n - first);
     this.publishRead(rd + n < this.slots ? rd + n : rd + n - this.slots);
@@ -393,8 +404,10 @@ export class RingBuffer {
     if (amount >>> 0 !== amount)
       invalidArgument(`amount must be a non-negative integer, got ${String(amount)}`);
     const wr = this.loadWrite();
+    // Writing makes this object the producer: other objects' cached read indices must not be trusted.
+    if (CACHE && Atomics.load(this.ctl, PRODUCER) !== this.id) Atomics.store(this.ctl, PRODUCER, this.id);
     const free = writable(this.reloadRead(), wr, this.slots);
-    return { wr, n: free < amount ? free : amount };
+    return { wr, n: Math.min(free, amount) };
   }
 
   /** The write index, as the producer reads its own word: checked, since the buffer is shared. */
@@ -438,7 +451,6 @@ export class RingBuffer {
   }
 
   private publishWrite(wr: number): void {
-    this.writeMine = wr;
     // release: the elements below the new write index are visible to the consumer's load.
     Atomics.store(this.ctl, WRITE, wr);
     // Pairs with popSteps' add to READ_SLEEPERS before its re-check (see there).
@@ -447,7 +459,6 @@ export class RingBuffer {
   }
 
   private publishRead(rd: number): void {
-    this.readMine = rd;
     // release: the slots below the new read index may be overwritten by the producer.
     Atomics.store(this.ctl, READ, rd);
     if (Atomics.load(this.ctl, WRITE_SLEEPERS) !== 0)

@@ -1,0 +1,232 @@
+/**
+ * RingBuffer (@shmkit/channel) against ringbuf.js 0.4.0, which it is a drop-in for, side by side
+ * in one run: Float32 samples in chunks of 128 through a ring of 16,384 samples, in three shapes:
+ *   worker → main   a worker pushes, the main thread pops
+ *   main → worker   the main thread pushes, a worker pops
+ *   one thread      the main thread pushes a chunk and pops it back (the cost of the calls alone)
+ *
+ * Run: `npm run bench:ringbuf` (builds first), or once built
+ *   npx tsx benchmarks/ring-buffer.ts [--quick] [--reps=N] [--save] [--impl=NAME=MODULE ...]
+ * Prints one table per shape with each implementation's samples/s and its ratio to ringbuf.js,
+ * and writes reports/ring-buffer.json (benchmarks/results/ring-buffer.json with --save).
+ * `--impl=patched=./my-ring.js` adds another module exporting a RingBuffer (a patched copy, say)
+ * to every shape, for investigations.
+ *
+ * How it is fair: every implementation runs in the same process, rep by rep, in alternating order
+ * (A B, B A, ...), after a warm-up run of each; a figure is the median of the reps, and the ratio
+ * of medians comes with the range of the per-rep ratios. Each implementation gets its own copy of
+ * the loops (benchmarks/lib/ring-buffer/loops.mjs), so its call sites stay monomorphic. Every
+ * sample is checked (the first of each chunk, and the sum of all). Both threads spin: on a busy
+ * machine a spinning pair suffers, so the load average before and after is printed and saved.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { DONE, GO, newControl, READY, SUM, throwIfFailed, waitFor } from './lib/ring-buffer/control.mjs';
+import type { PushPop } from './lib/ring-buffer/loops.d.mts';
+
+const QUICK = process.argv.includes('--quick');
+const SAVE = process.argv.includes('--save');
+const REPS = Number(process.argv.find((a) => a.startsWith('--reps='))?.slice(7) ?? (QUICK ? 3 : 7));
+/** Samples per timed run (a multiple of CHUNK); warm-up runs move a quarter. */
+const N = QUICK ? 1 << 22 : 1 << 25;
+const CHUNK = 128;
+const CAPACITY = 16_384;
+/** Bound on every wait and spin: a broken ring fails the run instead of hanging it. */
+const TIMEOUT_MS = 60_000;
+
+const SHAPES = ['worker → main', 'main → worker', 'one thread'] as const;
+type Shape = (typeof SHAPES)[number];
+
+interface RingClass {
+  getStorageForCapacity(capacity: number, type: Float32ArrayConstructor): SharedArrayBuffer;
+  new (sab: SharedArrayBuffer, type: Float32ArrayConstructor): PushPop & { capacity(): number };
+}
+
+interface Impl {
+  readonly name: string;
+  readonly url: string;
+}
+
+type Loops = typeof import('./lib/ring-buffer/loops.mjs');
+
+const BASELINE: Impl = { name: 'ringbuf.js 0.4.0', url: import.meta.resolve('ringbuf.js') };
+const IMPLS: Impl[] = [
+  { name: 'RingBuffer', url: import.meta.resolve('@shmkit/channel') },
+  ...process.argv
+    .filter((a) => a.startsWith('--impl='))
+    .map((a) => {
+      const [name, path] = a.slice(7).split('=');
+      if (!name || !path) throw new Error(`--impl=NAME=MODULE, got ${a}`);
+      return { name, url: new URL(path, `file://${process.cwd()}/`).href };
+    }),
+  BASELINE,
+];
+
+const loaded = new Map<string, { RingBuffer: RingClass; loops: Loops }>();
+
+async function load(impl: Impl): Promise<{ RingBuffer: RingClass; loops: Loops }> {
+  let m = loaded.get(impl.name);
+  if (m === undefined) {
+    const [mod, loops] = await Promise.all([
+      import(impl.url) as Promise<{ RingBuffer: RingClass }>,
+      import(
+        new URL(`./lib/ring-buffer/loops.mjs?impl=${encodeURIComponent(impl.name)}`, import.meta.url).href
+      ) as Promise<Loops>,
+    ]);
+    m = { RingBuffer: mod.RingBuffer, loops };
+    loaded.set(impl.name, m);
+  }
+  return m;
+}
+
+/** One timed run; returns samples per second. */
+async function runOnce(worker: Worker, shape: Shape, impl: Impl, n: number): Promise<number> {
+  const { RingBuffer, loops } = await load(impl);
+  const sab = RingBuffer.getStorageForCapacity(CAPACITY, Float32Array);
+  const rb = new RingBuffer(sab, Float32Array);
+  if (rb.capacity() !== CAPACITY) throw new Error(`${impl.name}: capacity ${rb.capacity()}`);
+  let sum: number;
+  let t0: number;
+  if (shape === 'one thread') {
+    t0 = performance.now();
+    sum = loops.alternate(rb, n, CHUNK);
+  } else {
+    const ctl = newControl();
+    const role = shape === 'worker → main' ? 'produce' : 'consume';
+    worker.postMessage({ ctl, sab, impl, role, n, chunk: CHUNK, timeoutMs: TIMEOUT_MS });
+    waitFor(ctl, READY, 1, TIMEOUT_MS, 'attach the ring');
+    t0 = performance.now();
+    // The worker spins on GO, so both sides start together.
+    Atomics.store(ctl, GO, 1);
+    const deadline = t0 + TIMEOUT_MS;
+    if (role === 'produce') sum = loops.consume(rb, n, CHUNK, deadline);
+    else loops.produce(rb, n, CHUNK, deadline);
+    waitFor(ctl, DONE, 1, TIMEOUT_MS, 'finish');
+    throwIfFailed(ctl);
+    // acquire (DONE above): the worker's sum is in place.
+    if (role === 'consume') sum = new Float64Array(ctl.buffer)[SUM]!;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const expected = loops.expectedSum(n);
+  if (sum! !== expected) throw new Error(`${impl.name}, ${shape}: checksum ${sum!}, expected ${expected}`);
+  return n / seconds;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const fmt = (x: number, digits = 2): string =>
+  x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+interface ShapeResult {
+  shape: Shape;
+  /** Per implementation: samples/s of every rep, in rep order. */
+  perRep: Record<string, number[]>;
+  median: Record<string, number>;
+  /** Per implementation: median / ringbuf.js's median, and the range of the per-rep ratios. */
+  ratio: Record<string, { ofMedians: number; min: number; max: number }>;
+}
+
+async function measure(worker: Worker, shape: Shape): Promise<ShapeResult> {
+  const perRep: Record<string, number[]> = {};
+  for (const impl of IMPLS) {
+    perRep[impl.name] = [];
+    await runOnce(worker, shape, impl, Math.max(CHUNK, (N / 4) & ~(CHUNK - 1)));
+  }
+  for (let r = 0; r < REPS; r++) {
+    const order = r % 2 === 0 ? IMPLS : [...IMPLS].reverse();
+    for (const impl of order) perRep[impl.name]!.push(await runOnce(worker, shape, impl, N));
+  }
+  const med: Record<string, number> = {};
+  const ratio: ShapeResult['ratio'] = {};
+  for (const impl of IMPLS) med[impl.name] = median(perRep[impl.name]!);
+  const base = perRep[BASELINE.name]!;
+  for (const impl of IMPLS) {
+    const reps = perRep[impl.name]!.map((x, i) => x / base[i]!);
+    ratio[impl.name] = {
+      ofMedians: med[impl.name]! / med[BASELINE.name]!,
+      min: Math.min(...reps),
+      max: Math.max(...reps),
+    };
+  }
+  return { shape, perRep, median: med, ratio };
+}
+
+async function main(): Promise<void> {
+  if (REPS < 5 && !QUICK) throw new Error('--reps must be at least 5 (medians of >= 5 reps)');
+  const loadBefore = os.loadavg();
+  console.log(
+    `RingBuffer vs ringbuf.js 0.4.0: ${N.toLocaleString('en-US')} Float32 samples per run, chunks of ` +
+      `${CHUNK}, capacity ${CAPACITY}, median of ${REPS} reps${QUICK ? ' (--quick: not a result)' : ''}`,
+  );
+  console.log(
+    `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ` +
+      `load average ${loadBefore.map((x) => fmt(x)).join(' ')}`,
+  );
+  const worker = new Worker(new URL('./lib/ring-buffer/worker.mjs', import.meta.url));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('benchmark worker did not start')), TIMEOUT_MS);
+    worker.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.once('error', reject);
+  });
+  const results: ShapeResult[] = [];
+  try {
+    for (const shape of SHAPES) {
+      const r = await measure(worker, shape);
+      results.push(r);
+      console.log(`\n${shape}`);
+      console.table(
+        IMPLS.map((impl) => ({
+          implementation: impl.name,
+          'M samples/s': fmt(r.median[impl.name]! / 1e6, 1),
+          'vs ringbuf.js': `${fmt(r.ratio[impl.name]!.ofMedians)}x`,
+          'per rep': `${fmt(r.ratio[impl.name]!.min)}-${fmt(r.ratio[impl.name]!.max)}x`,
+        })),
+      );
+    }
+  } finally {
+    await worker.terminate();
+  }
+  const loadAfter = os.loadavg();
+  console.log(`\nload average after: ${loadAfter.map((x) => fmt(x)).join(' ')}`);
+  console.log('target: RingBuffer >= 1.00x ringbuf.js in every shape');
+  for (const r of results) {
+    const x = r.ratio.RingBuffer!;
+    console.log(
+      `  ${r.shape.padEnd(14)} ${fmt(x.ofMedians)}x (${fmt(x.min)}-${fmt(x.max)}x)  ${x.ofMedians >= 1 ? 'met' : 'MISSED'}`,
+    );
+  }
+  const file = SAVE ? 'benchmarks/results/ring-buffer.json' : 'reports/ring-buffer.json';
+  mkdirSync(file.slice(0, file.lastIndexOf('/')), { recursive: true });
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        schema: 'shmkit-ringbuf-bench/1',
+        date: new Date().toISOString(),
+        machine: {
+          cpus: os.cpus().length,
+          model: os.cpus()[0]?.model,
+          node: process.version,
+          loadBefore,
+          loadAfter,
+        },
+        settings: { samples: N, chunk: CHUNK, capacity: CAPACITY, reps: REPS, quick: QUICK },
+        implementations: IMPLS,
+        results,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`wrote ${file}`);
+}
+
+await main();
