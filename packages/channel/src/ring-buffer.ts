@@ -105,6 +105,9 @@ export class RingBuffer {
     this.elementType = type;
     this.slots = slots;
     this.ctl = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    // Attaching reads both indices once, so a damaged ring is CORRUPT from the start.
+    this.reloadRead();
+    this.reloadWrite();
     // A number no other object on this buffer has (0 means "none", so skip it on wrap-around).
     let id = Atomics.add(this.ctl, LAST_ID, 1) + 1;
     if (id === 0) id = Atomics.add(this.ctl, LAST_ID, 1) + 1;
@@ -158,9 +161,10 @@ export class RingBuffer {
       free = writable(this.readSeen, wr, this.slots);
       if (free < want) free = writable(this.reloadRead(), wr, this.slots);
     } else {
-      // Another object pushed since (its pushes may have lapped our cache): claim, then reload.
-      if (CACHE) Atomics.store(this.ctl, PRODUCER, this.id);
+      // Another object pushed since (its pushes may have lapped our cache): reload, then claim
+      // (after the reload, so that a CORRUPT index leaves no stale cache marked current).
       free = writable(this.reloadRead(), wr, this.slots);
+      if (CACHE) Atomics.store(this.ctl, PRODUCER, this.id);
     }
     const n = Math.min(free, want);
     if (n <= 0) return 0;
@@ -184,8 +188,8 @@ export class RingBuffer {
       ready = readable(rd, this.writeSeen, this.slots);
       if (ready < want) ready = readable(rd, this.reloadWrite(), this.slots);
     } else {
-      if (CACHE) Atomics.store(this.ctl, CONSUMER, this.id);
       ready = readable(rd, this.reloadWrite(), this.slots);
+      if (CACHE) Atomics.store(this.ctl, CONSUMER, this.id);
     }
     const n = Math.min(ready, want);
     if (n <= 0) return 0;
@@ -404,9 +408,9 @@ export class RingBuffer {
     if (amount >>> 0 !== amount)
       invalidArgument(`amount must be a non-negative integer, got ${String(amount)}`);
     const wr = this.loadWrite();
+    const free = writable(this.reloadRead(), wr, this.slots);
     // Writing makes this object the producer: other objects' cached read indices must not be trusted.
     if (CACHE && Atomics.load(this.ctl, PRODUCER) !== this.id) Atomics.store(this.ctl, PRODUCER, this.id);
-    const free = writable(this.reloadRead(), wr, this.slots);
     return { wr, n: Math.min(free, amount) };
   }
 
