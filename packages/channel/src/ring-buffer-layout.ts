@@ -8,19 +8,19 @@
  * | 4    | 4    | layout version (1) | getStorageForCapacity                                       |
  * | 8    | 4    | slots              | getStorageForCapacity (capacity + 1)                        |
  * | 12   | 4    | element type code  | getStorageForCapacity (1-based index in ELEMENT_TYPES)      |
- * | 16   | 4    | readSleepers       | consumers inside popBlocking / popAsync                     |
- * | 20   | 4    | writeSleepers      | producers inside pushBlocking / pushAsync                   |
  * | 24   | 4    | last object id     | every constructor (Atomics.add: a number per RingBuffer object) |
- * | 128  | 4    | write index        | the producer only                                           |
+ * | 128  | 4    | write word         | the producer (index); a sleeping consumer (SLEEPER bit)     |
  * | 132  | 4    | producer id        | a push by an object other than the last one to push         |
- * | 256  | 4    | read index         | the consumer only                                           |
+ * | 256  | 4    | read word          | the consumer (index); a sleeping producer (SLEEPER bit)     |
  * | 260  | 4    | consumer id        | a pop by an object other than the last one to pop           |
  * | 384  | ...  | storage            | slots elements                                              |
  *
- * Words 0-3 are written once, before the buffer is shared, and only read by constructors; the
- * sleeper counts share line 0 with them, since both sides read those counts after every publish
- * and write them only around a sleep. Each index has a 128-byte line of its own (two 64-byte
- * lines, against the adjacent-line prefetcher); see ring-buffer.ts for why.
+ * An index word holds the index (bits 0-29, in [0, slots)) and the SLEEPER bit (bit 30): set by
+ * the other side (Atomics.or) before it sleeps on that word, cleared by the owner's next publish
+ * (Atomics.exchange), which then notifies. Bit 31 is never set. Words 0-3 are written once,
+ * before the buffer is shared, and only read by constructors. Each index has a 128-byte line of
+ * its own (two 64-byte lines, against the adjacent-line prefetcher), shared only with the id of
+ * the side that writes it; see ring-buffer.ts for why. Bytes 16-23 are reserved (zero).
  *
  * Unlike the other shared objects, the tag is written by the allocator, not by a constructor:
  * ringbuf.js's contract is "getStorageForCapacity, then `new RingBuffer(sab, type)` in every
@@ -72,8 +72,6 @@ export const TAG_WORD = 0;
 export const VERSION_WORD = 1;
 export const SLOTS_WORD = 2;
 export const TYPE_WORD = 3;
-export const READ_SLEEPERS = 4;
-export const WRITE_SLEEPERS = 5;
 export const LAST_ID = 6;
 /** Byte 128. */
 export const WRITE = 32;
@@ -85,8 +83,12 @@ export const READ = 64;
 export const CONSUMER = 65;
 /** Bytes before the first element (a multiple of 8, for BigInt64Array). */
 export const HEADER_BYTES = 384;
-/** Largest slot count: indices are int32 words. */
-export const MAX_SLOTS = 0x7fff_ffff;
+/** Bit 30 of an index word: the other side sleeps on this word; notify after changing it. */
+export const SLEEPER = 0x4000_0000;
+/** Bits 0-29 of an index word. */
+export const INDEX_MASK = 0x3fff_ffff;
+/** Largest slot count: an index fits in INDEX_MASK. */
+export const MAX_SLOTS = 0x3fff_ffff;
 
 /** The type code of `type`, or INVALID_ARGUMENT. */
 export function typeCode(type: TypedArrayConstructor): number {
@@ -159,7 +161,7 @@ export function checkHeader(sab: SharedArrayBuffer, type: TypedArrayConstructor)
     throw new ShmkitError('INCOMPATIBLE', `this ring holds ${other.name}, not ${type.name}`);
   }
   const slots = Atomics.load(w, SLOTS_WORD);
-  if (slots < 2 || HEADER_BYTES + slots * type.BYTES_PER_ELEMENT !== sab.byteLength) {
+  if (slots < 2 || slots > MAX_SLOTS || HEADER_BYTES + slots * type.BYTES_PER_ELEMENT !== sab.byteLength) {
     throw new ShmkitError(
       'CORRUPT',
       `RingBuffer header: ${slots} slots, but the buffer of ${sab.byteLength} bytes has room for ` +

@@ -41,20 +41,17 @@ import {
   checkHeader,
   ELEMENT_TYPES,
   HEADER_BYTES,
+  INDEX_MASK,
   LAST_ID,
   PRODUCER,
   READ,
-  READ_SLEEPERS,
+  SLEEPER,
   type TypedArray,
   type TypedArrayConstructor,
   WRITE,
-  WRITE_SLEEPERS,
 } from './ring-buffer-layout.js';
 
 export type { TypedArray, TypedArrayConstructor } from './ring-buffer-layout.js';
-
-/** Whether each side keeps the other side's index and reloads it only when the ring looks full/empty. */
-const CACHE = true;
 
 /** A RingBuffer's handle: its buffer and element type. */
 export interface RingBufferHandle extends Handle {
@@ -80,9 +77,13 @@ export class RingBuffer {
   private readonly ctl: Int32Array;
   /** This object's number, for the producer / consumer id words (see push). */
   private readonly id: number;
-  /** Producer side: the read index last loaded. */
+  /** Producer side: the write index this object last stored, current while it is the producer. */
+  private writeMine = 0;
+  /** Producer side: the read index last loaded (never ahead of the real one). */
   private readSeen = 0;
-  /** Consumer side: the write index last loaded. */
+  /** Consumer side: the read index this object last stored, current while it is the consumer. */
+  private readMine = 0;
+  /** Consumer side: the write index last loaded (never ahead of the real one). */
   private writeSeen = 0;
 
   /**
@@ -153,25 +154,29 @@ export class RingBuffer {
    */
   push(elements: TypedArray, length?: number, offset = 0): number {
     const want = count(elements, length, offset);
-    const wr = this.loadWrite();
+    const slots = this.slots;
+    let wr = this.writeMine;
     let free = 0;
-    if (CACHE && Atomics.load(this.ctl, PRODUCER) === this.id) {
-      // This object pushed last, so its cached read index is at most a lap behind the truth and
-      // can only under-state the room: reload it when it says "not enough".
-      free = writable(this.readSeen, wr, this.slots);
-      if (free < want) free = writable(this.reloadRead(), wr, this.slots);
+    // A plain read (an Atomics.load costs ~10x here): the id changes only when another object
+    // takes over this side, which one-producer use orders before this call (see takeProducer).
+    if (this.ctl[PRODUCER] === this.id) {
+      // This object pushed last: its own index is current, and its cached read index is behind
+      // the real one by less than a lap, so it can only under-state the room. Reload it only
+      // when it says "not enough".
+      free = writable(this.readSeen, wr, slots);
+      if (free < want) free = writable(this.reloadRead(), wr, slots);
     } else {
-      // Another object pushed since (its pushes may have lapped our cache): reload, then claim
-      // (after the reload, so that a CORRUPT index leaves no stale cache marked current).
-      free = writable(this.reloadRead(), wr, this.slots);
-      if (CACHE) Atomics.store(this.ctl, PRODUCER, this.id);
+      // Another object pushed since (and may have lapped this one's cache): load both, then
+      // claim the producer id — after the loads, so that a CORRUPT index leaves nothing marked current.
+      wr = this.takeProducer();
+      free = writable(this.reloadRead(), wr, slots);
     }
     const n = Math.min(free, want);
     if (n <= 0) return 0;
-    const first = Math.min(this.slots - wr, n);
+    const first = Math.min(slots - wr, n);
     copyIn(elements, offset, this.storage, wr, first);
     copyIn(elements, offset + first, this.storage, 0, n - first);
-    this.publishWrite(wr + n < this.slots ? wr + n : wr + n - this.slots);
+    this.publishWrite(wr + n < slots ? wr + n : wr + n - slots);
     return n;
   }
 
@@ -181,22 +186,23 @@ export class RingBuffer {
    */
   pop(elements: TypedArray, length?: number, offset = 0): number {
     const want = count(elements, length, offset);
-    const rd = this.loadRead();
+    const slots = this.slots;
+    let rd = this.readMine;
     let ready = 0;
-    if (CACHE && Atomics.load(this.ctl, CONSUMER) === this.id) {
+    if (this.ctl[CONSUMER] === this.id) {
       // As in push: the cached write index can only under-state what is ready.
-      ready = readable(rd, this.writeSeen, this.slots);
-      if (ready < want) ready = readable(rd, this.reloadWrite(), this.slots);
+      ready = readable(rd, this.writeSeen, slots);
+      if (ready < want) ready = readable(rd, this.reloadWrite(), slots);
     } else {
-      ready = readable(rd, this.reloadWrite(), this.slots);
-      if (CACHE) Atomics.store(this.ctl, CONSUMER, this.id);
+      rd = this.takeConsumer();
+      ready = readable(rd, this.reloadWrite(), slots);
     }
     const n = Math.min(ready, want);
     if (n <= 0) return 0;
-    const first = Math.min(this.slots - rd, n);
+    const first = Math.min(slots - rd, n);
     copyOut(this.storage, rd, elements, offset, first);
     copyOut(this.storage, 0, elements, offset + first, n - first);
-    this.publishRead(rd + n < this.slots ? rd + n : rd + n - this.slots);
+    this.publishRead(rd + n < slots ? rd + n : rd + n - slots);
     return n;
   }
 
@@ -344,6 +350,16 @@ export class RingBuffer {
     );
   }
 
+  /**
+   * The sleep/wake protocol (both directions alike; here the producer waiting for room): set the
+   * SLEEPER bit in the consumer's word with Atomics.or, whose result shows whether the consumer
+   * moved since the room was checked; if not, sleep while the word still reads index | SLEEPER.
+   * The consumer's publish is an Atomics.exchange that clears the bit and returns the old word,
+   * so it notifies exactly when a sleeper had announced itself. Both are read-modify-writes of
+   * one word, so one of them comes first: either the exchange sees the bit (and notifies), or
+   * the or sees the new index (and the sleeper re-checks instead of sleeping). A sleeper that
+   * times out leaves the bit; the next publish then notifies nobody, which is harmless.
+   */
   private *pushSteps(
     elements: TypedArray,
     total: number,
@@ -352,20 +368,14 @@ export class RingBuffer {
   ): WaitSteps<number> {
     let done = 0;
     for (;;) {
-      const rd = this.reloadRead();
       done += this.push(elements, total - done, offset + done);
       if (done >= total) return done;
       const left = deadline.remaining();
       if (left === 0) throw timeoutError('RingBuffer push', deadline.timeout);
-      // Register before the re-check: either the consumer's publishRead sees the count and
-      // notifies, or this re-check sees its new read index (both sides use seq-cst atomics).
-      Atomics.add(this.ctl, WRITE_SLEEPERS, 1);
-      try {
-        if (this.availableWrite() > 0) continue;
-        yield { index: READ, expected: rd, timeout: left };
-      } finally {
-        Atomics.sub(this.ctl, WRITE_SLEEPERS, 1);
-      }
+      const rd = this.readSeen; // what the failed push saw
+      const before = Atomics.or(this.ctl, READ, SLEEPER);
+      if ((before & INDEX_MASK) !== rd) continue; // the consumer moved: try again
+      yield { index: READ, expected: rd | SLEEPER, timeout: left };
     }
   }
 
@@ -381,14 +391,10 @@ export class RingBuffer {
       if (readable(this.reloadRead(), wr, this.slots) >= min) return this.pop(elements, length, offset);
       const left = deadline.remaining();
       if (left === 0) throw timeoutError('RingBuffer pop', deadline.timeout);
-      // As in pushSteps: register, re-check, then sleep on the word the producer moves.
-      Atomics.add(this.ctl, READ_SLEEPERS, 1);
-      try {
-        if (this.availableRead() >= min) continue;
-        yield { index: WRITE, expected: wr, timeout: left };
-      } finally {
-        Atomics.sub(this.ctl, READ_SLEEPERS, 1);
-      }
+      // As in pushSteps: announce, and sleep only if the producer has not moved since wr.
+      const before = Atomics.or(this.ctl, WRITE, SLEEPER);
+      if ((before & INDEX_MASK) !== wr) continue;
+      yield { index: WRITE, expected: wr | SLEEPER, timeout: left };
     }
   }
 
@@ -407,41 +413,47 @@ export class RingBuffer {
   private claim(amount: number): { wr: number; n: number } {
     if (amount >>> 0 !== amount)
       invalidArgument(`amount must be a non-negative integer, got ${String(amount)}`);
-    const wr = this.loadWrite();
-    const free = writable(this.reloadRead(), wr, this.slots);
-    // Writing makes this object the producer: other objects' cached read indices must not be trusted.
-    if (CACHE && Atomics.load(this.ctl, PRODUCER) !== this.id) Atomics.store(this.ctl, PRODUCER, this.id);
-    return { wr, n: Math.min(free, amount) };
+    const wr = this.ctl[PRODUCER] === this.id ? this.writeMine : this.takeProducer();
+    return { wr, n: Math.min(writable(this.reloadRead(), wr, this.slots), amount) };
   }
 
-  /** The write index, as the producer reads its own word: checked, since the buffer is shared. */
-  private loadWrite(): number {
-    const wr = Atomics.load(this.ctl, WRITE);
-    if (wr >>> 0 >= this.slots) badIndex('write', wr, this.slots);
+  /**
+   * Becomes the producer: loads the write index (checked) and marks this object's copy current.
+   * One producer at a time is the contract, so whatever hands the producer role from one object
+   * to another (a message, a lock, program order in one thread) orders this store before the
+   * new producer's plain read of the id, and the old producer's next push sees it too.
+   */
+  private takeProducer(): number {
+    const wr = this.reloadWrite();
+    this.reloadRead();
+    this.writeMine = wr;
+    Atomics.store(this.ctl, PRODUCER, this.id);
     return wr;
   }
 
-  /** The read index, as the consumer reads its own word. */
-  private loadRead(): number {
-    const rd = Atomics.load(this.ctl, READ);
-    if (rd >>> 0 >= this.slots) badIndex('read', rd, this.slots);
+  /** Becomes the consumer, as takeProducer. */
+  private takeConsumer(): number {
+    const rd = this.reloadRead();
+    this.reloadWrite();
+    this.readMine = rd;
+    Atomics.store(this.ctl, CONSUMER, this.id);
     return rd;
   }
 
-  /** The consumer's index, loaded fresh and cached. */
+  /** The consumer's index, loaded fresh (acquire: pairs with publishRead) and checked. */
   private reloadRead(): number {
-    // acquire: pairs with publishRead's store; the slots before it are free to overwrite.
-    const rd = Atomics.load(this.ctl, READ);
-    if (rd >>> 0 >= this.slots) badIndex('read', rd, this.slots);
+    const word = Atomics.load(this.ctl, READ);
+    const rd = word & ~SLEEPER;
+    if (rd >>> 0 >= this.slots) badIndex('read', word, this.slots);
     this.readSeen = rd;
     return rd;
   }
 
-  /** The producer's index, loaded fresh and cached. */
+  /** The producer's index, loaded fresh (acquire: pairs with publishWrite) and checked. */
   private reloadWrite(): number {
-    // acquire: pairs with publishWrite's store; the elements before it are written.
-    const wr = Atomics.load(this.ctl, WRITE);
-    if (wr >>> 0 >= this.slots) badIndex('write', wr, this.slots);
+    const word = Atomics.load(this.ctl, WRITE);
+    const wr = word & ~SLEEPER;
+    if (wr >>> 0 >= this.slots) badIndex('write', word, this.slots);
     this.writeSeen = wr;
     return wr;
   }
@@ -455,17 +467,17 @@ export class RingBuffer {
   }
 
   private publishWrite(wr: number): void {
-    // release: the elements below the new write index are visible to the consumer's load.
-    Atomics.store(this.ctl, WRITE, wr);
-    // Pairs with popSteps' add to READ_SLEEPERS before its re-check (see there).
-    if (Atomics.load(this.ctl, READ_SLEEPERS) !== 0)
+    this.writeMine = wr;
+    // release: the elements below the new write index are visible to the consumer's acquire
+    // load; the exchange also clears SLEEPER and tells whether a consumer asked for a wake-up.
+    if ((Atomics.exchange(this.ctl, WRITE, wr) & SLEEPER) !== 0)
       heapWaiter.notify(this.ctl, WRITE, Number.POSITIVE_INFINITY);
   }
 
   private publishRead(rd: number): void {
+    this.readMine = rd;
     // release: the slots below the new read index may be overwritten by the producer.
-    Atomics.store(this.ctl, READ, rd);
-    if (Atomics.load(this.ctl, WRITE_SLEEPERS) !== 0)
+    if ((Atomics.exchange(this.ctl, READ, rd) & SLEEPER) !== 0)
       heapWaiter.notify(this.ctl, READ, Number.POSITIVE_INFINITY);
   }
 }

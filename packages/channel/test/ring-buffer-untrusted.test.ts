@@ -17,8 +17,8 @@ const TAG = 0;
 const VERSION = 1;
 const SLOTS = 2;
 const TYPE = 3;
-const READ_SLEEPERS = 4;
-const WRITE_SLEEPERS = 5;
+const RESERVED_A = 4; // reserved words: no effect, whatever they hold
+const RESERVED_B = 5;
 const LAST_ID = 6;
 const WRITE = 32;
 const PRODUCER = 33;
@@ -178,8 +178,8 @@ describe('RingBuffer with untrusted memory', () => {
       VERSION,
       SLOTS,
       TYPE,
-      READ_SLEEPERS,
-      WRITE_SLEEPERS,
+      RESERVED_A,
+      RESERVED_B,
       LAST_ID,
       WRITE,
       PRODUCER,

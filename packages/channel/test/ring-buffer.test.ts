@@ -112,6 +112,26 @@ describe('RingBuffer', () => {
     expect(rb.empty()).toBe(true);
   });
 
+  it('streams the other way with both sides sleeping often: async push on main, blocking pop with min in a worker', async () => {
+    // A ring of 7 and pops that wait for 5: each side keeps finding the ring full or short and
+    // sleeps on the other's index word, so a lost wake-up would end in TIMEOUT.
+    const rb = new RingBuffer(RingBuffer.getStorageForCapacity(7, Float64Array), Float64Array);
+    const total = 20_000;
+    const consumer = runWorker<{ got: number; bad: number }>(
+      new URL('./fixtures/ring-consumer.ts', import.meta.url),
+      { ring: rb.handle, total, chunk: 6, min: 5 },
+      60_000,
+    );
+    const chunk = new Float64Array(3);
+    for (let next = 0; next < total; next += chunk.length) {
+      for (let i = 0; i < chunk.length; i++) chunk[i] = next + i;
+      const n = Math.min(chunk.length, total - next);
+      expect(await rb.pushAsync(chunk, { length: n, timeout: 30_000 })).toBe(n);
+    }
+    expect(await consumer).toEqual({ got: total, bad: 0 });
+    expect(rb.empty()).toBe(true);
+  });
+
   it('re-attaches from a handle and refuses another element type', () => {
     const sab = RingBuffer.getStorageForCapacity(16, Float64Array);
     const rb = new RingBuffer(sab, Float64Array);
