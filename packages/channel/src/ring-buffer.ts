@@ -10,8 +10,24 @@
  * the write index, the consumer alone the read index; each index is an element position in
  * [0, slots).
  *
- * Index placement and caching (issue 9, measured with benchmarks/ring-buffer.ts):
- * CACHE_NOTE
+ * What a call costs, and why the code is shaped so (issue 9; benchmarks/ring-buffer.ts measures
+ * it against ringbuf.js): on Node 20 every Atomics call is a builtin call, about 7 ns against
+ * about 1 ns for a plain read of the same word, so the calls are counted. ringbuf.js makes three
+ * per push or pop (load both indices, store one).
+ * - Each side keeps its own index in the object and trusts it while its side's id word (next to
+ *   the index, read with a plain load) names this object; another object that pushed or popped
+ *   in between would have written its own id there.
+ * - Each side keeps a copy of the other side's index, re-read only when the copy shows too little
+ *   room (or data): the copy only ever lags, so it can under-state but never over-state. A
+ *   producer that is ahead re-reads the read index about once per lap instead of once per push.
+ * - A publish is one Atomics.exchange: it stores the index (release) and returns the old word,
+ *   whose SLEEPER bit says whether the other side waits for a wake-up (see pushSteps), so the
+ *   blocking helpers cost push and pop nothing.
+ * So a push makes one Atomics call (two when its copy runs short) and a pop two (a consumer that
+ * keeps up finds its copy short every time).
+ * - Each index has a 128-byte line of its own, shared with its side's id only: a producer that
+ *   is ahead then never touches the consumer's line, where adjacent indices make every push and
+ *   pop move the one shared line between the cores. MEASURED_NOTE
  *
  * Untrusted memory: every index loaded from the buffer is checked to lie in [0, slots) before it
  * is used, so a corrupted or hostile buffer gives CORRUPT, never a RangeError, a TypeError, a
@@ -169,7 +185,7 @@ export class RingBuffer {
       // Another object pushed since (and may have lapped this one's cache): load both, then
       // claim the producer id — after the loads, so that a CORRUPT index leaves nothing marked current.
       wr = this.takeProducer();
-      free = writable(this.reloadRead(), wr, slots);
+      free = writable(this.readSeen, wr, slots);
     }
     const n = Math.min(free, want);
     if (n <= 0) return 0;
@@ -195,7 +211,7 @@ export class RingBuffer {
       if (ready < want) ready = readable(rd, this.reloadWrite(), slots);
     } else {
       rd = this.takeConsumer();
-      ready = readable(rd, this.reloadWrite(), slots);
+      ready = readable(rd, this.writeSeen, slots);
     }
     const n = Math.min(ready, want);
     if (n <= 0) return 0;

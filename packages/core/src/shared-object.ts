@@ -16,7 +16,12 @@ export interface Handle {
   readonly waiter: WaiterKind;
 }
 
-/** Word 0 of every shared object holds its type tag. */
+/**
+ * Word 0 of every shared object holds its type tag. RingBuffer (in @shmkit/channel, not a
+ * SharedObject) keeps the rule with one difference: its tag is written by its allocator,
+ * RingBuffer.getStorageForCapacity, since every one of its constructors attaches (ringbuf.js's
+ * contract); see docs/format.md.
+ */
 export const TAG_INDEX = 0;
 
 const BIND = Symbol('shmkit.bind');
