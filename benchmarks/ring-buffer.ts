@@ -6,7 +6,7 @@
  *   one thread      the main thread pushes a chunk and pops it back (the cost of the calls alone)
  *
  * Run: `npm run bench:ringbuf` (builds first), or once built
- *   npx tsx benchmarks/ring-buffer.ts [--quick] [--reps=N] [--save] [--impl=NAME=MODULE ...]
+ *   npx tsx benchmarks/ring-buffer.ts [--quick] [--reps=N] [--samples=N] [--save] [--impl=NAME=MODULE ...]
  * Prints one table per shape with each implementation's samples/s and its ratio to ringbuf.js,
  * and writes reports/ring-buffer.json (benchmarks/results/ring-buffer.json with --save).
  * `--impl=patched=./my-ring.js` adds another module exporting a RingBuffer (a patched copy, say)
@@ -28,9 +28,10 @@ import type { PushPop } from './lib/ring-buffer/loops.d.mts';
 const QUICK = process.argv.includes('--quick');
 const SAVE = process.argv.includes('--save');
 const REPS = Number(process.argv.find((a) => a.startsWith('--reps='))?.slice(7) ?? (QUICK ? 3 : 7));
-/** Samples per timed run (a multiple of CHUNK); warm-up runs move a quarter. */
-const N = QUICK ? 1 << 22 : 1 << 25;
 const CHUNK = 128;
+/** Samples per timed run (`--samples=N`, rounded to a multiple of CHUNK); warm-up runs move a quarter. */
+const SAMPLES_ARG = process.argv.find((a) => a.startsWith('--samples='))?.slice(10);
+const N = Math.max(1, Math.floor(Number(SAMPLES_ARG ?? (QUICK ? 1 << 22 : 1 << 25)) / CHUNK)) * CHUNK;
 const CAPACITY = 16_384;
 /** Bound on every wait and spin: a broken ring fails the run instead of hanging it. */
 const TIMEOUT_MS = 60_000;
