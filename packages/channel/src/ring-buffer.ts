@@ -25,9 +25,16 @@
  *   blocking helpers cost push and pop nothing.
  * So a push makes one Atomics call (two when its copy runs short) and a pop two (a consumer that
  * keeps up finds its copy short every time).
- * - Each index has a 128-byte line of its own, shared with its side's id only: a producer that
- *   is ahead then never touches the consumer's line, where adjacent indices make every push and
- *   pop move the one shared line between the cores. MEASURED_NOTE
+ * - Each index has a 128-byte line of its own, shared with its side's id only. With the cached
+ *   copies, a producer that is ahead never touches the consumer's line, and the write index's
+ *   line moves once per pop; adjacent indices would make both publishes fight for one line.
+ *   Without the copies the argument flips (each call reads both lines), which is why a patched
+ *   ringbuf.js with its indices side by side once measured faster than separate lines (issue 9).
+ * Measured (benchmarks/ring-buffer.ts, with `--impl=` copies of this file with the indices side
+ * by side and/or without the cached copies): on one thread, by CPU time, 0.99-1.05x ringbuf.js for
+ * every variant; the two-thread shapes could not be told apart on the 2-core machine available
+ * (load average 12-19, per-rep ratios from 0.03x to over 100x), so the layout above is chosen by
+ * the argument, not by a measurement. Rerun `npm run bench:ringbuf` on a quiet machine.
  *
  * Untrusted memory: every index loaded from the buffer is checked to lie in [0, slots) before it
  * is used, so a corrupted or hostile buffer gives CORRUPT, never a RangeError, a TypeError, a
