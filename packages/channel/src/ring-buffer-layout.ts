@@ -4,7 +4,7 @@
  *
  * | byte | size | field              | written by                                                  |
  * |------|------|--------------------|-------------------------------------------------------------|
- * | 0    | 4    | tag 'SKrb'         | getStorageForCapacity, after words 1-3 (word 0: the tag rule) |
+ * | 0    | 4    | tag 0x01627253     | getStorageForCapacity, after words 1-3 (word 0: the tag rule) |
  * | 4    | 4    | layout version (1) | getStorageForCapacity                                       |
  * | 8    | 4    | slots              | getStorageForCapacity (capacity + 1)                        |
  * | 12   | 4    | element type code  | getStorageForCapacity (1-based index in ELEMENT_TYPES)      |
@@ -25,8 +25,9 @@
  * Unlike the other shared objects, the tag is written by the allocator, not by a constructor:
  * ringbuf.js's contract is "getStorageForCapacity, then `new RingBuffer(sab, type)` in every
  * thread", so every constructor is an attach. That is also how a buffer made by ringbuf.js is told
- * apart: its word 0 is its write index (always below its slot count, so never the tag unless the
- * buffer holds over 1.6 G elements, and then version and size must still agree).
+ * apart: its word 0 is its write index (below its slot count, so never the tag unless the buffer
+ * holds over 23 M elements, and then its read index must also be 1 and two of its samples must
+ * spell this header's slot count and element type).
  */
 import { defineTag, invalidArgument, ShmkitError } from '@shmkit/core';
 
@@ -62,10 +63,17 @@ export const ELEMENT_TYPES: readonly TypedArrayConstructor[] = [
   BigUint64Array,
 ];
 
-/** 'SKrb' as a little-endian word: 0x62724b53. */
-export const RING_BUFFER_TAG = defineTag('SKrb', 'RingBuffer');
 /** Bumped on any change to the words below; a buffer with another version is INCOMPATIBLE. */
 export const RING_BUFFER_LAYOUT_VERSION = 1;
+/**
+ * The tag: bytes 'S', 'r', 'b', layout version (0x01627253 for version 1), the shape of every
+ * shmkit tag (docs/format.md, "tags"). Merge note: with core's defineTag(kind, name, version)
+ * this is defineTag('rb', 'RingBuffer', RING_BUFFER_LAYOUT_VERSION), the same value.
+ */
+export const RING_BUFFER_TAG = defineTag(
+  `Srb${String.fromCharCode(RING_BUFFER_LAYOUT_VERSION)}`,
+  'RingBuffer',
+);
 
 // Word indices (Int32Array over byte 0).
 export const TAG_WORD = 0;
@@ -139,7 +147,7 @@ export function checkHeader(sab: SharedArrayBuffer, type: TypedArrayConstructor)
   ) {
     throw new ShmkitError(
       'INCOMPATIBLE',
-      'this SharedArrayBuffer has no RingBuffer header (tag "SKrb" in its first word): it was not made by ' +
+      'this SharedArrayBuffer has no RingBuffer header (tag 0x01627253 in its first word): it was not made by ' +
         "@shmkit/channel's RingBuffer.getStorageForCapacity. Storage from ringbuf.js's getStorageForCapacity " +
         'or from `new SharedArrayBuffer` lacks the header; allocate it with ' +
         `RingBuffer.getStorageForCapacity(capacity, ${type.name}) from @shmkit/channel and pass that buffer to every thread`,
