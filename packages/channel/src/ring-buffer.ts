@@ -30,11 +30,11 @@
  *   line moves once per pop; adjacent indices would make both publishes fight for one line.
  *   Without the copies the argument flips (each call reads both lines), which is why a patched
  *   ringbuf.js with its indices side by side once measured faster than separate lines (issue 9).
- * Measured (benchmarks/ring-buffer.ts, with `--impl=` copies of this file with the indices side
- * by side and/or without the cached copies): on one thread, by CPU time, 0.99-1.05x ringbuf.js for
- * every variant; the two-thread shapes could not be told apart on the 2-core machine available
- * (load average 12-19, per-rep ratios from 0.03x to over 100x), so the layout above is chosen by
- * the argument, not by a measurement. Rerun `npm run bench:ringbuf` on a quiet machine.
+ * Measured (benchmarks/ring-buffer.ts on a quiet 2-core EPYC, medians of 7 reps, with `--impl=`
+ * copies of this file varying the two choices), RingBuffer / ringbuf.js: worker → main 1.04x as
+ * here, 1.04x side by side with the copies, 0.99x separate without them, 0.98x side by side
+ * without them; main → worker 1.22x, 1.12x, 1.04x, 0.92x; one thread 0.97-0.98x for all (the
+ * sample copies dominate). The copies pay; with them, separate lines are at least as good.
  *
  * Untrusted memory: every index loaded from the buffer is checked to lie in [0, slots) before it
  * is used, so a corrupted or hostile buffer gives CORRUPT, never a RangeError, a TypeError, a
