@@ -269,31 +269,65 @@ class DurableMode implements Mode {
     this.messages?.stop();
   }
 
-  /** Confirms the acks of `items` (in parallel); they are handed over after this. */
+  /**
+   * Confirms the acks of `items` (in parallel); they are handed over after this. An item whose
+   * ack is not confirmed by the deadline goes back to the head of the queue (TIMEOUT): the server
+   * may have recorded the ack, in which case this receiver holds its only copy.
+   */
   async accept(items: readonly Incoming[], deadline: Deadline): Promise<void> {
-    await Promise.all(items.map((it) => this.confirmAck(it, deadline)));
+    // One round trip for the batch: plain acks for all but the last, whose ack is a request. The
+    // server applies one connection's acks in order, so its answer covers the ones before it.
+    let ok: boolean[];
+    if (items.length > 1 && this.fastAck(items)) {
+      ok = [await this.confirmAck(items[items.length - 1]!, deadline)];
+      if (!ok[0]) ok = await Promise.all(items.map((it) => this.confirmAck(it, deadline)));
+    } else ok = await Promise.all(items.map((it) => this.confirmAck(it, deadline)));
+    if (ok.every(Boolean)) {
+      for (const it of items) {
+        this.raw.delete(it);
+        this.remember(it.id);
+      }
+      return;
+    }
+    this.queue.unshift(items);
+    throw new ShmkitError(
+      this.nc.isClosed() ? 'CLOSED' : 'TIMEOUT',
+      `NatsChannel recv: the server did not confirm the acknowledgement within ${deadline.timeout} ms`,
+    );
   }
 
-  private async confirmAck(item: Incoming, deadline: Deadline): Promise<void> {
+  /** Sends plain acks for all of `items` but the last; false when the connection is not up. */
+  private fastAck(items: readonly Incoming[]): boolean {
+    if (this.nc.isClosed()) return false;
+    try {
+      for (let i = 0; i < items.length - 1; i++) {
+        const m = this.raw.get(items[i]!);
+        if (m !== undefined) this.nc.publish((m as JsMsg & { reply: string }).reply, ACK);
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Sends the ack as a request: the server answers once it recorded it, and answers a repeated ack
+   * of a message it already removed too, so retrying until an answer comes (across reconnects and
+   * restarts) is safe and decisive.
+   */
+  private async confirmAck(item: Incoming, deadline: Deadline): Promise<boolean> {
     const m = this.raw.get(item);
-    this.raw.delete(item);
-    if (m === undefined) return;
-    this.remember(item.id);
-    // The ack goes out as a request: the server answers once it recorded it. Lost answers
-    // (reconnect, restart) are retried within half the ack wait; after that the message is handed
-    // over anyway, and a redelivery to this receiver is dropped by id.
-    const end = performance.now() + Math.min(deadline.remaining(), this.o.ackWait / 2);
+    if (m === undefined) return true;
+    const reply = (m as JsMsg & { reply: string }).reply;
     for (;;) {
-      if (this.nc.isClosed()) return;
-      const left = end - performance.now();
+      if (this.nc.isClosed()) return false;
+      const left = deadline.remaining();
+      if (left === 0) return false;
       try {
-        await this.nc.request((m as JsMsg & { reply: string }).reply, ACK, {
-          timeout: Math.max(50, Math.min(2000, left)),
-        });
-        return;
+        await this.nc.request(reply, ACK, { timeout: Math.max(20, Math.min(2000, left)) });
+        return true;
       } catch {
-        if (performance.now() >= end) return;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, Math.min(20, deadline.remaining())));
       }
     }
   }

@@ -22,6 +22,13 @@ export class ReceiveQueue<T> {
     this.wake();
   }
 
+  /** Puts `items` back at the head, in their order (a hand-over that could not complete). */
+  unshift(items: readonly T[]): void {
+    this.items = [...items, ...this.items.slice(this.head)];
+    this.head = 0;
+    this.wake();
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];

@@ -1,0 +1,69 @@
+import { Channel } from '@shmkit/channel';
+import { NatsChannel, tunnel } from '@shmkit/nats';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killChildren, spawnFixture } from '../../../test/helpers/children.js';
+import { runWorker } from '../../../test/helpers/workers.js';
+import { natsAvailable, uniqueSubject, withServer } from './server.js';
+
+const fixtures = new URL('./fixtures/', import.meta.url);
+
+describe.skipIf(!natsAvailable)('tunnel', () => {
+  const { nc, server } = withServer();
+  afterEach(killChildren);
+
+  it('forwards 100k messages from worker threads through NATS into another process, checksummed, and the close with them', async () => {
+    const subject = uniqueSubject('tunnel');
+    const count = 100_000;
+    const receiver = spawnFixture(fixtures, 'tunnel-in.mjs', [server().url, subject, '1']);
+    expect(await receiver.line()).toBe('ready');
+    const local = new Channel<Uint8Array>({ capacity: 1 << 20 });
+    const t = tunnel(local, nc(), subject, { direction: 'out', durable: true, batch: 512 });
+    const fed = runWorker<{ xor: number }>(new URL('./fixtures/feeder.ts', import.meta.url), {
+      handle: local.handle,
+      count,
+      size: 64,
+    });
+    const { xor } = await fed;
+    await t.done; // the local close reached NATS
+    expect(t.forwarded).toBe(count);
+    const out = await receiver.exited(120_000);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`count ${count} bad 0 outOfOrder 0 xor ${xor}`);
+    await NatsChannel.remove(nc(), subject);
+  }, 180_000);
+
+  it('forwards a subject into a local channel and stops without closing it', async () => {
+    const subject = uniqueSubject('tunnel-in');
+    const local = new Channel<string>({ codec: 'utf8' });
+    const t = tunnel(local, nc(), subject, { direction: 'in' });
+    const tx = await NatsChannel.open<string>(nc(), subject, { codec: 'utf8' });
+    // The tunnel subscribes on its first step: wait until a message makes it through.
+    let first: string | undefined;
+    for (let i = 0; i < 100 && first === undefined; i++) {
+      await tx.sendAsync('probe');
+      await nc().flush();
+      first = await local.recvAsync({ timeout: 100 }).catch(() => undefined);
+    }
+    expect(first).toBe('probe');
+    while (local.tryRecv() !== undefined) {}
+    await tx.sendMany(['a', 'b', 'c']);
+    expect([
+      await local.recvAsync({ timeout: 10_000 }),
+      await local.recvAsync({ timeout: 10_000 }),
+      await local.recvAsync({ timeout: 10_000 }),
+    ]).toEqual(['a', 'b', 'c']);
+    await t.stop();
+    expect(local.closed).toBe(false);
+    await tx.detach();
+  });
+
+  it('refuses a bad direction, subject or channel', async () => {
+    const local = new Channel();
+    expect(() => tunnel(local, nc(), 's', { direction: 'sideways' as 'in' })).toThrow(/direction/);
+    await expect(tunnel(local, nc(), 'a..b', { direction: 'out' }).done).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(() => tunnel({} as Channel, nc(), 's', { direction: 'out' })).toThrow(/Channel/);
+    expect(() => tunnel(local, nc(), 's', { direction: 'in', batch: 0 })).toThrow(/batch/);
+  });
+});
