@@ -49,6 +49,9 @@ export const TRAITS: Record<BackendId, string> = {
   'python-mp-queue': 'Python multiprocessing.Queue: pickles every message, a feeder thread per queue',
   'python-mp-pipe': 'Python multiprocessing.Pipe with send_bytes/recv_bytes: one write/read per message',
   'python-shmkit': 'the shmkit Python package: the same segments and channels as Node, stdlib only',
+  nats: 'NATS core publish/subscribe: any machine that reaches the server; at most once, no backpressure',
+  'nats-durable':
+    'NATS JetStream: stored and acknowledged, exactly once, backpressure; a server with -js and disk',
 };
 
 export interface RecommendOptions {

@@ -3,8 +3,11 @@
  * reconnecting, bounded first attempt) and its failures as ShmkitErrors, so an unreachable
  * server is one clear error within `timeout` instead of a client-specific exception.
  */
+
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { ShmkitError, validateTimeout } from '@shmkit/core';
+import { mapNatsError } from './errors.js';
 
 /** Options of {@link connectNats}: the client's own, plus `timeout` for the first connection. */
 export interface ConnectNatsOptions extends Omit<NodeConnectionOptions, 'servers' | 'timeout'> {
@@ -68,5 +71,15 @@ export async function connectNats(
     throw new ShmkitError('NOT_FOUND', `could not connect to NATS at ${where}: ${err?.message ?? e}`, {
       cause: e,
     });
+  }
+}
+
+/** Resolves when the server behind `nc` has JetStream (durable mode); UNSUPPORTED otherwise. */
+export async function checkJetStream(nc: NatsConnection, o: { timeout?: number } = {}): Promise<void> {
+  const timeout = validateTimeout(o.timeout ?? 5000);
+  try {
+    await jetstreamManager(nc, { timeout });
+  } catch (e) {
+    throw mapNatsError(e, 'checking for JetStream', { timeout });
   }
 }

@@ -1,4 +1,5 @@
-export { type ConnectNatsOptions, connectNats } from './connect.js';
+export type { NatsConnection } from '@nats-io/transport-node';
+export { type ConnectNatsOptions, checkJetStream, connectNats } from './connect.js';
 export { NatsChannel, type NatsChannelOptions } from './nats-channel.js';
 export {
   findNatsServer,
