@@ -71,12 +71,6 @@ export async function openDurable(
   }
   try {
     await ensureStream(jsm, subject, o);
-    await jsm.consumers.add(o.stream, {
-      durable_name: o.consumer,
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(o.ackWait),
-      max_ack_pending: o.maxPending,
-    });
   } catch (e) {
     if (e instanceof ShmkitError) throw e;
     throw mapNatsError(e, `creating the stream ${o.stream}`, deadline);
@@ -112,6 +106,26 @@ async function ensureStream(jsm: JetStreamManager, subject: string, o: DurableOp
     discard: DiscardPolicy.New,
     max_msgs: o.maxMessages,
     duplicate_window: nanos(120_000),
+  });
+}
+
+/**
+ * Creates the shared durable consumer when it does not exist yet. Receivers create it (a sender
+ * has no say in ackWait or maxPending); the first one's settings stay until the stream is removed.
+ * The stream keeps messages until they are consumed, so messages sent before it exists wait.
+ */
+async function ensureConsumer(jsm: JetStreamManager, o: DurableOptions): Promise<void> {
+  try {
+    await jsm.consumers.info(o.stream, o.consumer);
+    return;
+  } catch (e) {
+    if (!/not found/i.test(String((e as Error)?.message))) throw e;
+  }
+  await jsm.consumers.add(o.stream, {
+    durable_name: o.consumer,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(o.ackWait),
+    max_ack_pending: o.maxPending,
   });
 }
 
@@ -180,7 +194,7 @@ class DurableMode implements Mode {
           this.js.publish(this.subject, payload, {
             msgID,
             ...(h !== undefined ? { headers: h } : {}),
-            timeout: Math.max(100, Math.min(5000, deadline.remaining())),
+            timeout: Math.max(100, Math.min(2000, deadline.remaining())),
           }),
           deadline,
           signal,
@@ -207,12 +221,17 @@ class DurableMode implements Mode {
   private async startConsumer(): Promise<void> {
     let consumer: Consumer;
     try {
+      await ensureConsumer(this.jsm, this.o);
       consumer = await this.js.consumers.get(this.o.stream, this.o.consumer);
     } catch (e) {
       throw mapNatsError(e, 'attaching to the durable consumer', { timeout: this.o.openTimeout });
     }
     this.messages = await consumer.consume({
       max_messages: this.o.maxPending,
+      // Short pulls: a pull request lost with a server restart is noticed (missing heartbeats)
+      // and renewed within seconds instead of the client's default 30 s.
+      expires: 3000,
+      idle_heartbeat: 1000,
       callback: (m) => this.arrived(m),
     });
     // Messages waiting in our queue longer than ackWait would be redelivered to another receiver

@@ -51,15 +51,11 @@ describe.skipIf(!natsAvailable)('durable NatsChannel across crashes and restarts
       counts.set(m, (counts.get(m) ?? 0) + 1);
     }
     const dups = [...counts].filter(([, c]) => c > 1).map(([m]) => m);
-    if (dups.length > 0)
-      console.log(
-        'DUPS',
-        dups,
-        'DEAD',
-        lines(dead.stdout).filter((l) => dups.includes(l.split(' ')[0]!)),
-        'ALIVE',
-        lines(alive.stdout).filter((l) => dups.includes(l.split(' ')[0]!)),
-      );
+    const where = (out: string) => lines(out).filter((l) => dups.includes(l.split(' ')[0]!));
+    expect(
+      dups,
+      `duplicates; dead consumer: ${where(dead.stdout)}; survivor: ${where(alive.stdout)}`,
+    ).toEqual([]);
     for (const [m, c] of counts) expect(c, `${m} delivered ${c} times`).toBe(1);
     expect(counts.size).toBe(2 * perProducer);
     expect(lines(dead.stdout).length).toBe(300);

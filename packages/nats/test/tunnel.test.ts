@@ -67,3 +67,44 @@ describe.skipIf(!natsAvailable)('tunnel', () => {
     expect(() => tunnel(local, nc(), 's', { direction: 'in', batch: 0 })).toThrow(/batch/);
   });
 });
+
+describe.skipIf(!natsAvailable)('tunnel across a server restart', () => {
+  const { nc, server } = withServer();
+
+  it('loses and duplicates nothing in durable mode when the server restarts mid-stream', async () => {
+    const subject = uniqueSubject('tunnel-restart');
+    const count = 6000;
+    const source = new Channel<string>({ codec: 'utf8', capacity: 1 << 16 });
+    const sink = new Channel<string>({ codec: 'utf8', capacity: 1 << 16 });
+    const into = tunnel(sink, nc(), subject, { direction: 'in', durable: true, ackWait: 2000 });
+    const out = tunnel(source, nc(), subject, { direction: 'out', durable: true, batch: 128 });
+    const feeding = (async () => {
+      for (let i = 0; i < count; i++) await source.sendAsync(`m${i}`, { timeout: 60_000 });
+      source.close();
+    })();
+    const seen = new Map<string, number>();
+    let restarted = false;
+    for (;;) {
+      let m: string;
+      try {
+        m = await sink.recvAsync({ timeout: 60_000 });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'CLOSED') break;
+        throw e;
+      }
+      seen.set(m, (seen.get(m) ?? 0) + 1);
+      if (!restarted && seen.size === 1500) {
+        restarted = true;
+        await server().restart();
+      }
+    }
+    await feeding;
+    await out.done;
+    await into.done;
+    expect(restarted).toBe(true);
+    const dups = [...seen].filter(([, c]) => c > 1);
+    expect(dups).toEqual([]);
+    expect(seen.size).toBe(count);
+    await NatsChannel.remove(nc(), subject);
+  }, 120_000);
+});
