@@ -205,6 +205,22 @@ export class NatsChannel<T = Uint8Array> implements AsyncIterable<T>, AsyncDispo
     return payloads.length;
   }
 
+  /**
+   * Sends payloads already encoded with this channel's codec, as they are: not copied, so the
+   * caller must not touch them until the promise resolves. The tunnel's path (it forwards
+   * encoded bytes it owns). TOO_LARGE past maxMessageSize, before anything is sent.
+   */
+  async sendEncoded(payloads: readonly Uint8Array[], o?: AsyncWaitOptions): Promise<void> {
+    const { timeout, signal } = validateAsyncOptions(o);
+    throwIfAborted(signal);
+    for (const p of payloads) {
+      if (!(p instanceof Uint8Array)) invalidArgument('sendEncoded takes Uint8Arrays');
+      this.checkSize(p.length);
+    }
+    this.checkOpen();
+    await this.mode.send(payloads, new Deadline(timeout), signal);
+  }
+
   // ---- receiving ----
 
   /**
@@ -231,6 +247,20 @@ export class NatsChannel<T = Uint8Array> implements AsyncIterable<T>, AsyncDispo
    * together, one round trip for the batch). CLOSED once the stream ended and is drained.
    */
   async recvMany(max: number, o?: AsyncWaitOptions): Promise<T[]> {
+    const items = await this.take(max, o);
+    return items.map((it) => this.codec.decode(it.data));
+  }
+
+  /**
+   * recvMany without decoding: the payloads as they arrived (views into the client's read buffer,
+   * owned by the caller from now on). The tunnel's path.
+   */
+  async recvEncoded(max: number, o?: AsyncWaitOptions): Promise<Uint8Array[]> {
+    const items = await this.take(max, o);
+    return items.map((it) => it.data);
+  }
+
+  private async take(max: number, o?: AsyncWaitOptions): Promise<Incoming[]> {
     validateInteger(max, 'max', 1, 1 << 20);
     const { timeout, signal } = validateAsyncOptions(o);
     throwIfAborted(signal);
@@ -254,7 +284,7 @@ export class NatsChannel<T = Uint8Array> implements AsyncIterable<T>, AsyncDispo
     }
     await this.mode.accept(items, deadline);
     this.lastWasRedelivered = items[items.length - 1]!.redelivered;
-    return items.map((it) => this.codec.decode(it.data));
+    return items;
   }
 
   /** `for await (const v of ch)`: receives until the stream ended and is drained. */
@@ -324,16 +354,20 @@ export class NatsChannel<T = Uint8Array> implements AsyncIterable<T>, AsyncDispo
     if (!(bytes instanceof Uint8Array)) {
       invalidArgument(`codec ${this.codec.name} returned ${typeof bytes}, not a Uint8Array`);
     }
-    const max = this.mode.maxMessageSize;
-    if (bytes.length > max) {
-      throw new ShmkitError(
-        'TOO_LARGE',
-        `a message of ${bytes.length} bytes is over this NATS server's limit of ${max} bytes (max_payload${this.mode.durable ? ' less the message-id header' : ''}; raise max_payload in the server configuration)`,
-      );
-    }
+    this.checkSize(bytes.length);
     // The client keeps the array until it writes it out, and codecs may reuse their output
     // buffer (msgpack does), as may the caller: send a copy the caller cannot touch.
     return this.codec === (utf8Codec as unknown) ? bytes : bytes.slice();
+  }
+
+  private checkSize(length: number): void {
+    const max = this.mode.maxMessageSize;
+    if (length > max) {
+      throw new ShmkitError(
+        'TOO_LARGE',
+        `a message of ${length} bytes is over this NATS server's limit of ${max} bytes (max_payload${this.mode.durable ? ' less the message-id header' : ''}; raise max_payload in the server configuration)`,
+      );
+    }
   }
 }
 

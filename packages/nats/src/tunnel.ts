@@ -2,12 +2,12 @@
  * The tunnel: forwards a local Channel (threads, or processes through a segment) to a NATS
  * subject, or a subject into a local Channel, the way iceoryx2's tunnel bridges its shared-memory
  * services to a network transport. Messages travel as their encoded bytes (peek/claim on the
- * local side, the bytes codec on the NATS side), so the tunnel never decodes them: the readers on
+ * local side, sendEncoded/recvEncoded on the NATS side), so the tunnel never decodes them: the readers on
  * the other side open their channel with the same codec as the local one.
  *
  * - Batches: 'out' takes up to `batch` messages from the local channel (one wait, then tryPeek
- *   without waiting) and sends them with one sendMany; 'in' takes up to `batch` with one
- *   recvMany. Memory stays bounded by `batch` messages plus the NatsChannel's own bounds.
+ *   without waiting) and sends them with one sendEncoded; 'in' takes up to `batch` with one
+ *   recvEncoded. Memory stays bounded by `batch` messages plus the NatsChannel's own bounds.
  * - Close propagates: 'out' closes the NATS channel once the local one is closed and drained;
  *   'in' closes the local channel once the NATS stream ended.
  * - Server restarts: the NATS client reconnects; in durable mode every message is stored and
@@ -123,7 +123,7 @@ async function out(
       local.release();
     }
     // Not aborted by stop(): what was taken from the local channel is sent before stopping.
-    if (got.length > 0) await remote.sendMany(got);
+    if (got.length > 0) await remote.sendEncoded(got);
     count(got.length);
     if (ended) {
       await remote.close();
@@ -144,7 +144,7 @@ async function into(
   for (;;) {
     let got: Uint8Array[];
     try {
-      got = await remote.recvMany(max, { signal: stop });
+      got = await remote.recvEncoded(max, { signal: stop });
     } catch (e) {
       if (ShmkitError.is(e, 'ABORTED')) return;
       if (!ShmkitError.is(e, 'CLOSED')) throw e;

@@ -1,0 +1,169 @@
+/**
+ * What the tunnel adds to a NATS channel's throughput cost, measured side by side in one run.
+ *
+ * Run: `npx tsx benchmarks/nats-tunnel.ts [--nats URL] [--n 100000] [--reps 5] [--sizes 64,4096]`
+ * (starts nats-server on a free loopback port when no URL is given). Core NATS, loopback.
+ *
+ * Both variants deliver the same `n` stamped messages to the same receiving process (a child: its
+ * own NATS connection, NatsChannel.recvMany, every sequence number checked):
+ * - direct: this process sends with NatsChannel.sendMany, 256 messages per call, which is what an
+ *   application that talks to NATS itself does;
+ * - tunnel: a worker thread sends into a local Channel (1 MiB ring), and tunnel(..., 'out') in this
+ *   process forwards it, 256 per batch: what an application written against Channel pays to reach
+ *   the network. The worker's own cost (filling the ring) is not the tunnel's, and runs on its
+ *   own thread.
+ * Throughput cost = receiver's time from first to last message / n (µs per message). The variants
+ * alternate rep by rep (A B, B A, ...); figures are medians over reps. Overhead = tunnel cost /
+ * direct cost - 1.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Channel } from '@shmkit/channel';
+import { connectNats, NatsChannel, startNatsServer, tunnel } from '@shmkit/nats';
+
+const args = process.argv.slice(2);
+let counter = 0;
+const opt = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
+};
+
+async function receiver(url: string, subject: string, n: number): Promise<void> {
+  const nc = await connectNats(url);
+  const ch = await NatsChannel.open<Uint8Array>(nc, subject, { maxPending: n + 16 });
+  await ch.listen();
+  process.stdout.write('ready\n');
+  let got = 0;
+  let bad = 0;
+  let first = 0;
+  let last = 0;
+  while (got < n) {
+    let batch: Uint8Array[];
+    try {
+      batch = await ch.recvMany(4096, { timeout: got === 0 ? 60_000 : 2000 });
+    } catch {
+      break; // silence: the rest was lost (core NATS is at most once)
+    }
+    if (got === 0) first = performance.now();
+    for (const m of batch) {
+      if (new DataView(m.buffer, m.byteOffset, 4).getUint32(0, true) !== got) bad++;
+      got++;
+    }
+    last = performance.now();
+  }
+  process.stdout.write(`${JSON.stringify({ got, bad, ms: last - first })}\n`);
+  await nc.close();
+}
+
+function startReceiver(
+  url: string,
+  subject: string,
+  n: number,
+): Promise<{ child: ChildProcess; result: Promise<{ got: number; bad: number; ms: number }> }> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--receiver', url, subject, String(n)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  return new Promise((resolve, reject) => {
+    let readyDone = false;
+    let resolveResult: (v: { got: number; bad: number; ms: number }) => void;
+    const result = new Promise<{ got: number; bad: number; ms: number }>((r) => (resolveResult = r));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (!readyDone && out.includes('ready\n')) {
+        readyDone = true;
+        resolve({ child, result });
+      }
+      const lines = out.split('\n').filter((l) => l.startsWith('{'));
+      if (lines.length > 0) resolveResult(JSON.parse(lines[0]!));
+    });
+    child.once('exit', (code) => {
+      if (!readyDone) reject(new Error(`receiver exited with ${code}`));
+    });
+  });
+}
+
+async function once(url: string, variant: 'direct' | 'tunnel', n: number, size: number): Promise<number> {
+  const subject = `bench.tunnel.${process.pid}.${++counter}`;
+  const { result } = await startReceiver(url, subject, n);
+  const nc = await connectNats(url);
+  if (variant === 'direct') {
+    const ch = await NatsChannel.open<Uint8Array>(nc, subject);
+    const m = new Uint8Array(size).fill(0x5a);
+    const dv = new DataView(m.buffer);
+    const batch: Uint8Array[] = new Array(256);
+    for (let i = 0; i < n; i += 256) {
+      const k = Math.min(256, n - i);
+      batch.length = k;
+      for (let j = 0; j < k; j++) {
+        dv.setUint32(0, i + j, true);
+        batch[j] = m.slice(); // as the tunnel does: one copy out of the buffer the sender reuses
+      }
+      await ch.sendMany(batch);
+    }
+    await nc.flush();
+  } else {
+    const local = new Channel<Uint8Array>({ capacity: 1 << 20 });
+    const t = tunnel(local, nc, subject, { direction: 'out', batch: 256 });
+    const w = new Worker(new URL('./nats-tunnel-feeder.mjs', import.meta.url), {
+      workerData: { handle: local.handle, n, size },
+    });
+    await t.done;
+    await nc.flush();
+    await w.terminate();
+  }
+  const r = await result;
+  await nc.close();
+  if (r.got !== n || r.bad !== 0)
+    throw new Error(`${variant}: ${r.got}/${n} messages arrived, ${r.bad} out of order`);
+  return (r.ms * 1000) / n;
+}
+
+async function main(): Promise<void> {
+  const n = Number(opt('n', '100000'));
+  const reps = Number(opt('reps', '5'));
+  const sizes = opt('sizes', '64,4096').split(',').map(Number);
+  const given = opt('nats', '');
+  const server = given === '' ? await startNatsServer() : undefined;
+  const url = given === '' ? server!.url : given;
+  console.log(
+    `tunnel overhead, core NATS on loopback, ${n} messages per run, ${reps} reps; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  try {
+    for (const size of sizes) {
+      await once(url, 'direct', Math.min(n, 20_000), size); // warm-up
+      await once(url, 'tunnel', Math.min(n, 20_000), size);
+      const cost = { direct: [] as number[], tunnel: [] as number[] };
+      for (let r = 0; r < reps; r++) {
+        const order: ('direct' | 'tunnel')[] = r % 2 === 0 ? ['direct', 'tunnel'] : ['tunnel', 'direct'];
+        for (const v of order) cost[v].push(await once(url, v, n, size));
+      }
+      const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+      const d = med(cost.direct);
+      const t = med(cost.tunnel);
+      console.log(
+        `${String(size).padStart(5)} B  direct ${d.toFixed(2)} µs/msg (${Math.round(1e6 / d)} msgs/s)  tunnel ${t.toFixed(2)} µs/msg (${Math.round(1e6 / t)} msgs/s)  overhead ${((t / d - 1) * 100).toFixed(1)}%  [direct ${cost.direct.map((x) => x.toFixed(2)).join(' ')}; tunnel ${cost.tunnel.map((x) => x.toFixed(2)).join(' ')}]`,
+      );
+    }
+    console.log(
+      `load average after: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
+  } finally {
+    await server?.stop();
+  }
+}
+
+if (args[0] === '--receiver') await receiver(args[1]!, args[2]!, Number(args[3]));
+else await main();
