@@ -14,7 +14,6 @@
  * arrived for a second, and reports how many came.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import {
   checkJetStream,
   connectNats,
@@ -45,11 +44,8 @@ export function setNatsUrl(url: string | undefined): void {
 /** The server's URL: the configured one, or a server started now (once per process). */
 function serverUrl(): Promise<string> {
   if (configuredUrl !== undefined) return Promise.resolve(configuredUrl);
-  started ??= startNatsServer().then((s) => {
-    // Removed on exit, even when the bench ends by an error or Ctrl-C (exit handlers are sync).
-    process.once('exit', () => rmSync(s.storeDir, { recursive: true, force: true }));
-    return s.url;
-  });
+  // Stopped, and its store removed, when this process ends (startNatsServer sees to both).
+  started ??= startNatsServer().then((s) => s.url);
   return started;
 }
 

@@ -92,17 +92,17 @@ export async function startNatsServer(o: StartNatsServerOptions = {}): Promise<N
     args.push('-c', configFile);
   }
   const timeout = o.timeout ?? 10_000;
-  let child: ChildProcess = await launch(bin, args, port, timeout);
-  const kill = (): void => {
-    child.kill('SIGKILL');
-  };
-  // A test runner that exits without stopping us must not leave the server behind.
-  process.once('exit', kill);
+  let server = await launch(bin, args, port, timeout);
+  // The guard stops the server when this process ends; its store goes with it.
+  const removeStore = (): void => rmSync(storeDir, { recursive: true, force: true });
+  process.once('exit', removeStore);
   const halt = async (): Promise<void> => {
+    const { child } = server;
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // Closing the guard's stdin stops the server (SIGTERM); SIGKILL if it lingers.
+    child.stdin!.end();
+    const t = setTimeout(() => server.kill(), 5000);
     await exited;
     clearTimeout(t);
   };
@@ -112,30 +112,62 @@ export async function startNatsServer(o: StartNatsServerOptions = {}): Promise<N
     storeDir,
     async stop(so) {
       await halt();
-      process.off('exit', kill);
-      if (so?.keepStore !== true) rmSync(storeDir, { recursive: true, force: true });
+      process.off('exit', removeStore);
+      if (so?.keepStore !== true) removeStore();
     },
     async restart() {
       await halt();
-      child = await launch(bin, args, port, timeout);
+      server = await launch(bin, args, port, timeout);
     },
   };
 }
 
-async function launch(bin: string, args: string[], port: number, timeout: number): Promise<ChildProcess> {
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * The server runs under a small shell guard that stops it when its stdin closes: when we close
+ * it, and when this process dies in any way (even SIGKILL), since the kernel closes the pipe.
+ * So a crashed test run or benchmark never leaves a server behind. The guard prints the server's
+ * pid first, for SIGKILL if it does not stop.
+ */
+const GUARD =
+  'exec 3<&0; "$0" "$@" </dev/null & p=$!; echo $p; (cat <&3 >/dev/null; kill $p 2>/dev/null) & wait $p';
+
+interface Launched {
+  child: ChildProcess;
+  kill(): void;
+}
+
+async function launch(bin: string, args: string[], port: number, timeout: number): Promise<Launched> {
+  const child = spawn('/bin/sh', ['-c', GUARD, bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
+  let pid = 0;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    if (pid === 0) pid = Number.parseInt(d, 10) || 0;
+  });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 8192) stderr += d;
   });
+  // Neither the guard nor its pipes keep this process's event loop alive.
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr])
+    (s as unknown as { unref?: () => void }).unref?.();
+  const kill = (): void => {
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    child.kill('SIGKILL');
+  };
   const end = Date.now() + timeout;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new ShmkitError('UNSUPPORTED', `nats-server exited at start: ${stderr.trim().slice(-500)}`);
     }
-    if (await accepts(port)) return child;
+    if (await accepts(port)) return { child, kill };
     if (Date.now() > end) {
-      child.kill('SIGKILL');
+      kill();
       throw new ShmkitError(
         'TIMEOUT',
         `nats-server did not accept connections on port ${port} within ${timeout} ms`,
