@@ -46,6 +46,14 @@ const WINDOW = 256;
 /** How many handed-over ids a receiver remembers to drop redeliveries. */
 const SEEN_LIMIT = 1 << 17;
 const ACK = new TextEncoder().encode('+ACK');
+/** ms a pull request waits on the server. */
+const PULL_EXPIRES = 1000;
+/**
+ * Delay of a nak given after this receiver stopped pulling: its last pull request stays on the
+ * server until it expires, and a message redelivered into it would go to an inbox nobody reads
+ * (and wait a whole ackWait). After the delay, only live receivers' requests are left.
+ */
+const NAK_AFTER_STOP = PULL_EXPIRES + 500;
 
 export interface DurableOptions {
   stream: string;
@@ -229,9 +237,9 @@ class DurableMode implements Mode {
     this.messages = await consumer.consume({
       max_messages: this.o.maxPending,
       // Short pulls: a pull request lost with a server restart is noticed (missing heartbeats)
-      // and renewed within seconds instead of the client's default 30 s.
-      expires: 3000,
-      idle_heartbeat: 1000,
+      // and renewed within a second or two instead of the client's default 30 s.
+      expires: PULL_EXPIRES,
+      idle_heartbeat: PULL_EXPIRES / 2,
       callback: (m) => this.arrived(m),
     });
     // Messages waiting in our queue longer than ackWait would be redelivered to another receiver
@@ -245,8 +253,8 @@ class DurableMode implements Mode {
 
   private arrived(m: JsMsg): void {
     if (this.queue.ended) {
-      // Past the end marker: give it back for whoever still reads.
-      m.nak();
+      // Past the end marker (or detached): give it back for whoever still reads.
+      m.nak(NAK_AFTER_STOP);
       return;
     }
     if (m.headers?.get(END_HEADER) === '1') {
@@ -283,9 +291,9 @@ class DurableMode implements Mode {
       m.nak(Math.min(250, this.o.ackWait / 4));
       return;
     }
-    m.nak(100);
     this.queue.end();
     this.messages?.stop();
+    m.nak(NAK_AFTER_STOP);
   }
 
   /**
@@ -365,13 +373,14 @@ class DurableMode implements Mode {
   }
 
   async detach(): Promise<void> {
+    // Ended first: a message still arriving from the last pull is given back by arrived().
+    this.queue.end();
     this.messages?.stop();
     if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
-    // Unread messages go back to the stream at once instead of after ackWait.
-    for (const m of this.raw.values()) m.nak();
+    // Unread messages go back to the stream (after NAK_AFTER_STOP) instead of after ackWait.
+    for (const m of this.raw.values()) m.nak(NAK_AFTER_STOP);
     this.raw.clear();
     this.queue.drain();
-    this.queue.end();
   }
 }
 

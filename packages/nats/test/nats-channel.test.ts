@@ -107,6 +107,55 @@ describe.skipIf(!natsAvailable)('NatsChannel', () => {
     await nc2.close();
   });
 
+  it('bounds a core receiver: past maxPending it drops and counts, it does not grow', async () => {
+    const subject = uniqueSubject('bounded');
+    const rx = await NatsChannel.open(nc(), subject, { maxPending: 10 });
+    await rx.listen();
+    const tx = await NatsChannel.open(nc(), subject);
+    await tx.sendMany(Array.from({ length: 100 }, (_, i) => new Uint8Array([i])));
+    await tx.close();
+    const got: number[] = [];
+    for await (const m of rx) got.push(m[0]!);
+    expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(rx.dropped).toBe(90);
+  });
+
+  it('applies backpressure in durable mode: a full stream makes sendAsync wait until a receiver takes some', async () => {
+    const subject = uniqueSubject('backpressure');
+    const tx = await NatsChannel.open(nc(), subject, { durable: true, maxMessages: 20 });
+    await tx.sendMany(Array.from({ length: 20 }, (_, i) => new Uint8Array([i])));
+    expect(await asyncCodeOf(tx.sendAsync(new Uint8Array([20]), { timeout: 300 }))).toBe('TIMEOUT');
+    const rx = await NatsChannel.open(nc(), subject, { durable: true });
+    const waiting = tx.sendAsync(new Uint8Array([21]), { timeout: 20_000 });
+    expect((await rx.recvAsync({ timeout: 10_000 }))[0]).toBe(0);
+    await waiting; // room again: the send went through
+    const rest: number[] = [];
+    for (let i = 0; i < 20; i++) rest.push((await rx.recvAsync({ timeout: 10_000 }))[0]!);
+    expect(rest).toEqual([...Array.from({ length: 19 }, (_, i) => i + 1), 21]);
+    await rx.detach();
+    await NatsChannel.remove(nc(), subject);
+  });
+
+  it("gives a detached durable receiver's unread messages to another receiver at once", async () => {
+    const subject = uniqueSubject('detach');
+    // ackWait of a minute: only the immediate give-back can deliver them within the test's bound.
+    const a = await NatsChannel.open<string>(nc(), subject, {
+      codec: 'utf8',
+      durable: true,
+      ackWait: 60_000,
+    });
+    await a.sendMany(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(await a.recvAsync({ timeout: 10_000 })).toBe('m0');
+    await a[Symbol.asyncDispose]();
+    expect(await asyncCodeOf(a.recvAsync())).toBe('CLOSED');
+    const b = await NatsChannel.open<string>(nc(), subject, { codec: 'utf8', durable: true });
+    const got = new Set<string>();
+    while (got.size < 4) got.add(await b.recvAsync({ timeout: 10_000 }));
+    expect([...got].sort()).toEqual(['m1', 'm2', 'm3', 'm4']);
+    await b.detach();
+    await NatsChannel.remove(nc(), subject);
+  });
+
   it('fails to connect to an unreachable server with NOT_FOUND, in bounded time', async () => {
     const port = await freePort();
     const t0 = performance.now();
