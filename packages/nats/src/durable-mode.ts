@@ -9,7 +9,8 @@
  * - Exactly once out of it: recv hands a message over only after the server confirmed its ack
  *   (an ack request, retried across reconnects). A receiver that crashes before that leaves the
  *   message unacknowledged, and the server redelivers it after `ackWait`. Ids of messages already
- *   handed over are remembered (a bounded set), so a redelivery to the same receiver is dropped.
+ *   handed over are remembered (a bounded set), so a redelivery to the same receiver is dropped,
+ *   and a redelivery of a message still waiting in the receive queue is folded into that copy.
  * - Backpressure: the stream holds at most `maxMessages` (discard new): a full stream rejects a
  *   publish, and the sender waits and retries until its deadline. The consumer's max_ack_pending
  *   bounds what one receiver buffers.
@@ -144,6 +145,8 @@ class DurableMode implements Mode {
   private messages: ConsumerMessages | undefined;
   private listening: Promise<void> | undefined;
   private readonly seen = new Set<string>();
+  /** Ids of the messages waiting in the queue, to fold a redelivery into the copy already here. */
+  private readonly queuedIds = new Map<string, Incoming>();
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   /** The raw JetStream messages behind queued items, for working() and nak on detach. */
   private readonly raw = new Map<Incoming, JsMsg>();
@@ -267,8 +270,16 @@ class DurableMode implements Mode {
       m.ack();
       return;
     }
+    const queued = this.queuedIds.get(id);
+    if (queued !== undefined) {
+      // Redelivered while the first copy still waits here (the server lost our "working" notices,
+      // in a restart): keep one copy, and acknowledge through the newest delivery.
+      this.raw.set(queued, m);
+      return;
+    }
     const item: Incoming = { data: plain(m.data), id, redelivered: m.redelivered };
     this.raw.set(item, m);
+    this.queuedIds.set(id, item);
     this.queue.push(item);
   }
 
@@ -312,6 +323,7 @@ class DurableMode implements Mode {
     if (ok.every(Boolean)) {
       for (const it of items) {
         this.raw.delete(it);
+        this.queuedIds.delete(it.id);
         this.remember(it.id);
       }
       return;
@@ -380,6 +392,7 @@ class DurableMode implements Mode {
     // Unread messages go back to the stream (after NAK_AFTER_STOP) instead of after ackWait.
     for (const m of this.raw.values()) m.nak(NAK_AFTER_STOP);
     this.raw.clear();
+    this.queuedIds.clear();
     this.queue.drain();
   }
 }
