@@ -12,6 +12,10 @@
  *   process forwards it, 256 per batch: what an application written against Channel pays to reach
  *   the network. The worker's own cost (filling the ring) is not the tunnel's, and runs on its
  *   own thread.
+ * - prefilled: the same tunnel, with every message already in the local ring (a ring large enough
+ *   for all of them) before it starts: the tunnel's own cost, without the producer thread
+ *   competing for the cores (on a 2-core machine the live variant runs four busy threads: server,
+ *   receiver, producer, tunnel). Only where the ring fits in 64 MiB.
  * Throughput cost = receiver's time from first to last message / n (µs per message). The variants
  * alternate rep by rep (A B, B A, ...); figures are medians over reps. Overhead = tunnel cost /
  * direct cost - 1.
@@ -89,7 +93,17 @@ function startReceiver(
   });
 }
 
-async function once(url: string, variant: 'direct' | 'tunnel', n: number, size: number): Promise<number> {
+type Variant = 'direct' | 'tunnel' | 'prefilled';
+
+/** Ring bytes that hold all `n` messages of `size` bytes (frames: 8-byte header, 16-byte aligned), or 0. */
+function prefillCapacity(n: number, size: number): number {
+  const need = n * (Math.ceil((size + 8) / 16) * 16) * 2;
+  let c = 1 << 20;
+  while (c < need) c *= 2;
+  return c <= 1 << 26 ? c : 0;
+}
+
+async function once(url: string, variant: Variant, n: number, size: number): Promise<number> {
   const subject = `bench.tunnel.${process.pid}.${++counter}`;
   const { result } = await startReceiver(url, subject, n);
   const nc = await connectNats(url);
@@ -109,11 +123,15 @@ async function once(url: string, variant: 'direct' | 'tunnel', n: number, size: 
     }
     await nc.flush();
   } else {
-    const local = new Channel<Uint8Array>({ capacity: 1 << 20 });
-    const t = tunnel(local, nc, subject, { direction: 'out', batch: 256 });
+    const prefilled = variant === 'prefilled';
+    const local = new Channel<Uint8Array>({ capacity: prefilled ? prefillCapacity(n, size) : 1 << 20 });
     const w = new Worker(new URL('./nats-tunnel-feeder.mjs', import.meta.url), {
       workerData: { handle: local.handle, n, size },
     });
+    // prefilled: every message is in the ring before the tunnel starts, so the run measures the
+    // tunnel alone, without a producer thread competing for the two cores.
+    if (prefilled) await new Promise((resolve) => w.once('message', resolve));
+    const t = tunnel(local, nc, subject, { direction: 'out', batch: 256 });
     await t.done;
     await nc.flush();
     await w.terminate();
@@ -140,19 +158,22 @@ async function main(): Promise<void> {
   );
   try {
     for (const size of sizes) {
-      await once(url, 'direct', Math.min(n, 20_000), size); // warm-up
-      await once(url, 'tunnel', Math.min(n, 20_000), size);
-      const cost = { direct: [] as number[], tunnel: [] as number[] };
+      const variants: Variant[] =
+        prefillCapacity(n, size) > 0 ? ['direct', 'tunnel', 'prefilled'] : ['direct', 'tunnel'];
+      for (const v of variants) await once(url, v, Math.min(n, 20_000), size); // warm-up
+      const cost: Record<Variant, number[]> = { direct: [], tunnel: [], prefilled: [] };
       for (let r = 0; r < reps; r++) {
-        const order: ('direct' | 'tunnel')[] = r % 2 === 0 ? ['direct', 'tunnel'] : ['tunnel', 'direct'];
+        const order = r % 2 === 0 ? variants : [...variants].reverse();
         for (const v of order) cost[v].push(await once(url, v, n, size));
       }
       const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
       const d = med(cost.direct);
-      const t = med(cost.tunnel);
-      console.log(
-        `${String(size).padStart(5)} B  direct ${d.toFixed(2)} µs/msg (${Math.round(1e6 / d)} msgs/s)  tunnel ${t.toFixed(2)} µs/msg (${Math.round(1e6 / t)} msgs/s)  overhead ${((t / d - 1) * 100).toFixed(1)}%  [direct ${cost.direct.map((x) => x.toFixed(2)).join(' ')}; tunnel ${cost.tunnel.map((x) => x.toFixed(2)).join(' ')}]`,
-      );
+      const line = variants.map((v) => {
+        const c = med(cost[v]);
+        const vs = v === 'direct' ? '' : `, ${((c / d - 1) * 100).toFixed(1)}% over direct`;
+        return `${v} ${c.toFixed(2)} µs/msg (${Math.round(1e6 / c)} msgs/s${vs}) [${cost[v].map((x) => x.toFixed(2)).join(' ')}]`;
+      });
+      console.log(`${String(size).padStart(5)} B  ${line.join('\n         ')}`);
     }
     console.log(
       `load average after: ${os
