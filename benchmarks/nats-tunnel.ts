@@ -16,7 +16,10 @@
  *   for all of them) before it starts: the tunnel's own cost, without the producer thread
  *   competing for the cores (on a 2-core machine the live variant runs four busy threads: server,
  *   receiver, producer, tunnel). Only where the ring fits in 64 MiB.
- * Throughput cost = receiver's time from first to last message / n (µs per message). The variants
+ * Throughput cost = receiver's time from first to last message / n (µs per message). CPU = this
+ * process's CPU time (its threads included; for prefilled, from the tunnel's start) plus the
+ * receiver's, per message: steadier than time on a loaded machine (the server's is not counted,
+ * and is the same for every variant). The variants
  * alternate rep by rep (A B, B A, ...); figures are medians over reps. Overhead = tunnel cost /
  * direct cost - 1.
  */
@@ -57,7 +60,8 @@ async function receiver(url: string, subject: string, n: number): Promise<void> 
     }
     last = performance.now();
   }
-  process.stdout.write(`${JSON.stringify({ got, bad, ms: last - first })}\n`);
+  const c = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ got, bad, ms: last - first, cpuUs: c.user + c.system })}\n`);
   await nc.close();
 }
 
@@ -65,7 +69,10 @@ function startReceiver(
   url: string,
   subject: string,
   n: number,
-): Promise<{ child: ChildProcess; result: Promise<{ got: number; bad: number; ms: number }> }> {
+): Promise<{
+  child: ChildProcess;
+  result: Promise<{ got: number; bad: number; ms: number; cpuUs: number }>;
+}> {
   const child = spawn(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), '--receiver', url, subject, String(n)],
@@ -76,8 +83,10 @@ function startReceiver(
   let out = '';
   return new Promise((resolve, reject) => {
     let readyDone = false;
-    let resolveResult: (v: { got: number; bad: number; ms: number }) => void;
-    const result = new Promise<{ got: number; bad: number; ms: number }>((r) => (resolveResult = r));
+    let resolveResult: (v: { got: number; bad: number; ms: number; cpuUs: number }) => void;
+    const result = new Promise<{ got: number; bad: number; ms: number; cpuUs: number }>(
+      (r) => (resolveResult = r),
+    );
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (!readyDone && out.includes('ready\n')) {
@@ -103,10 +112,16 @@ function prefillCapacity(n: number, size: number): number {
   return c <= 1 << 26 ? c : 0;
 }
 
-async function once(url: string, variant: Variant, n: number, size: number): Promise<number> {
+async function once(
+  url: string,
+  variant: Variant,
+  n: number,
+  size: number,
+): Promise<{ us: number; cpu: number }> {
   const subject = `bench.tunnel.${process.pid}.${++counter}`;
   const { result } = await startReceiver(url, subject, n);
   const nc = await connectNats(url);
+  let cpu0 = process.cpuUsage();
   if (variant === 'direct') {
     const ch = await NatsChannel.open<Uint8Array>(nc, subject);
     const m = new Uint8Array(size).fill(0x5a);
@@ -130,17 +145,22 @@ async function once(url: string, variant: Variant, n: number, size: number): Pro
     });
     // prefilled: every message is in the ring before the tunnel starts, so the run measures the
     // tunnel alone, without a producer thread competing for the two cores.
-    if (prefilled) await new Promise((resolve) => w.once('message', resolve));
+    if (prefilled) {
+      await new Promise((resolve) => w.once('message', resolve));
+      cpu0 = process.cpuUsage(); // the tunnel's work only
+    }
     const t = tunnel(local, nc, subject, { direction: 'out', batch: 256 });
     await t.done;
     await nc.flush();
     await w.terminate();
   }
   const r = await result;
+  const sender = process.cpuUsage(cpu0);
   await nc.close();
   if (r.got !== n || r.bad !== 0)
     throw new Error(`${variant}: ${r.got}/${n} messages arrived, ${r.bad} out of order`);
-  return (r.ms * 1000) / n;
+  // CPU of this process (the sender; with its worker thread) and the receiver, per message.
+  return { us: (r.ms * 1000) / n, cpu: (sender.user + sender.system + r.cpuUs) / n };
 }
 
 async function main(): Promise<void> {
@@ -162,16 +182,24 @@ async function main(): Promise<void> {
         prefillCapacity(n, size) > 0 ? ['direct', 'tunnel', 'prefilled'] : ['direct', 'tunnel'];
       for (const v of variants) await once(url, v, Math.min(n, 20_000), size); // warm-up
       const cost: Record<Variant, number[]> = { direct: [], tunnel: [], prefilled: [] };
+      const cpu: Record<Variant, number[]> = { direct: [], tunnel: [], prefilled: [] };
       for (let r = 0; r < reps; r++) {
         const order = r % 2 === 0 ? variants : [...variants].reverse();
-        for (const v of order) cost[v].push(await once(url, v, n, size));
+        for (const v of order) {
+          const o = await once(url, v, n, size);
+          cost[v].push(o.us);
+          cpu[v].push(o.cpu);
+        }
       }
       const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
       const d = med(cost.direct);
+      const dc = med(cpu.direct);
       const line = variants.map((v) => {
         const c = med(cost[v]);
+        const k = med(cpu[v]);
         const vs = v === 'direct' ? '' : `, ${((c / d - 1) * 100).toFixed(1)}% over direct`;
-        return `${v} ${c.toFixed(2)} µs/msg (${Math.round(1e6 / c)} msgs/s${vs}) [${cost[v].map((x) => x.toFixed(2)).join(' ')}]`;
+        const vsc = v === 'direct' ? '' : `, ${((k / dc - 1) * 100).toFixed(1)}% over direct`;
+        return `${v} ${c.toFixed(2)} µs/msg (${Math.round(1e6 / c)} msgs/s${vs}) [${cost[v].map((x) => x.toFixed(2)).join(' ')}]; CPU ${k.toFixed(2)} µs/msg${vsc}`;
       });
       console.log(`${String(size).padStart(5)} B  ${line.join('\n         ')}`);
     }

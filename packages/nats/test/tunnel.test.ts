@@ -66,6 +66,24 @@ describe.skipIf(!natsAvailable)('tunnel', () => {
     expect(() => tunnel({} as Channel, nc(), 's', { direction: 'out' })).toThrow(/Channel/);
     expect(() => tunnel(local, nc(), 's', { direction: 'in', batch: 0 })).toThrow(/batch/);
   });
+
+  it('fails with TOO_LARGE when a message from NATS does not fit the local channel', async () => {
+    const subject = uniqueSubject('tunnel-large');
+    const small = new Channel({ capacity: 256 });
+    const t = tunnel(small, nc(), subject, { direction: 'in' });
+    const tx = await NatsChannel.open(nc(), subject);
+    const failed = t.done.catch((e: unknown) => e);
+    // Until the tunnel listens, sends are lost (core mode): send until it fails.
+    let err: unknown;
+    for (let i = 0; i < 100 && err === undefined; i++) {
+      await tx.sendAsync(new Uint8Array(small.maxMessageSize + 1));
+      await nc().flush();
+      err = await Promise.race([failed, new Promise((r) => setTimeout(r, 50))]);
+    }
+    expect((err as { code?: string }).code).toBe('TOO_LARGE');
+    expect(String((err as Error).message)).toContain(String(small.maxMessageSize));
+    await tx.detach();
+  });
 });
 
 describe.skipIf(!natsAvailable)('tunnel across a server restart', () => {
