@@ -153,10 +153,10 @@ async function into(
     }
     // Received (and, durable, acknowledged): these go into the local channel whatever stop() says.
     for (const bytes of got) {
-      if (bytes.length > local.maxMessageSize) {
+      if (bytes.length > local.maxFrameSize) {
         throw new ShmkitError(
           'TOO_LARGE',
-          `a message of ${bytes.length} bytes from ${remote.subject} does not fit one frame of the local channel (max ${local.maxMessageSize}; use a capacity of at least twice the largest message)`,
+          `a message of ${bytes.length} bytes from ${remote.subject} does not fit one frame of the local channel (max ${local.maxFrameSize}; use a capacity of at least twice the largest message)`,
         );
       }
       const room = local.tryClaim(bytes.length) ?? (await local.claimAsync(bytes.length));

@@ -76,12 +76,12 @@ describe.skipIf(!natsAvailable)('tunnel', () => {
     // Until the tunnel listens, sends are lost (core mode): send until it fails.
     let err: unknown;
     for (let i = 0; i < 100 && err === undefined; i++) {
-      await tx.sendAsync(new Uint8Array(small.maxMessageSize + 1));
+      await tx.sendAsync(new Uint8Array(small.maxFrameSize + 1));
       await nc().flush();
       err = await Promise.race([failed, new Promise((r) => setTimeout(r, 50))]);
     }
     expect((err as { code?: string }).code).toBe('TOO_LARGE');
-    expect(String((err as Error).message)).toContain(String(small.maxMessageSize));
+    expect(String((err as Error).message)).toContain(String(small.maxFrameSize));
     await tx.detach();
   });
 });
