@@ -20,6 +20,7 @@ import path from 'node:path';
 import { CHANNEL_LIMITS, Channel } from '@shmkit/channel';
 import { ShmkitError } from '@shmkit/core';
 import * as hdr from 'hdr-histogram-js';
+import { natsBackend } from './backend-nats.js';
 import { PYTHON_BACKENDS } from './backend-python.js';
 import { structBackend } from './backend-struct.js';
 import { type Peer, type PeerLink, startChildPeer, startThreadPeer } from './link.js';
@@ -577,6 +578,8 @@ const BACKENDS: Record<BackendId, Backend> = {
       return loaded.ok ? undefined : loaded.reason;
     },
   ),
+  nats: natsBackend('nats'),
+  'nats-durable': natsBackend('nats-durable'),
 };
 
 export function getBackend(id: BackendId): Backend {

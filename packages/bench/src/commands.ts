@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ShmkitError } from '@shmkit/core';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
+import { setNatsUrl } from './backend-nats.js';
 import { Failure, UsageError } from './cli-errors.js';
 import { doctor } from './doctor.js';
 import { toHtml } from './html.js';
@@ -141,12 +142,14 @@ interface BenchFlags {
   json?: string;
   md?: string;
   html?: string;
+  nats?: string;
   progress: boolean;
   color: boolean;
 }
 
 async function benchCommand(f: BenchFlags): Promise<void> {
   const payloadFile = await checkPayload(f.payload);
+  setNatsUrl(f.nats);
   const patterns: Pattern[] = f.pattern === 'both' ? ['stream', 'rtt'] : [f.pattern];
   // --sizes names byte sizes: unless objects are asked for too (--payloads, --payload), measure
   // just those sizes instead of adding an object column nobody asked for.
@@ -196,6 +199,8 @@ interface RecommendFlags {
   pattern: Pattern;
   objects?: boolean;
   processes?: boolean;
+  hosts: 'one' | 'many';
+  nats?: string;
   payload?: string;
   json?: string;
   progress: boolean;
@@ -204,6 +209,7 @@ interface RecommendFlags {
 
 async function recommendCommand(f: RecommendFlags): Promise<void> {
   const payloadFile = await checkPayload(f.payload);
+  setNatsUrl(f.nats);
   const progress = await progressReporter(f.progress);
   let rec: Awaited<ReturnType<typeof recommend>>;
   try {
@@ -212,6 +218,7 @@ async function recommendCommand(f: RecommendFlags): Promise<void> {
       pattern: f.pattern,
       objects: f.objects ?? false,
       processes: f.processes ?? false,
+      hosts: f.hosts,
       ...(payloadFile ? { payloadFile } : {}),
       onProgress: progress.on,
     });
@@ -227,7 +234,12 @@ async function recommendCommand(f: RecommendFlags): Promise<void> {
     rec.pattern === 'stream'
       ? 'one-way stream (ranked by messages/s)'
       : 'request/response round trips (ranked by p50)';
-  const between = rec.where === 'thread' ? 'between worker threads of one process' : 'between processes';
+  const between =
+    rec.hosts === 'many'
+      ? 'between machines (network backends, measured on loopback)'
+      : rec.where === 'thread'
+        ? 'between worker threads of one process'
+        : 'between processes';
   process.stdout.write(`${c.bold(`shmkit recommend: ${what}, ${how}, ${between}`)}\n`);
   process.stdout.write(
     c.dim(
@@ -246,7 +258,13 @@ async function recommendCommand(f: RecommendFlags): Promise<void> {
   if (best !== undefined) {
     process.stdout.write(`\n${c.bold('Recommendation:')} ${best.backend} — ${best.reason}\n`);
   }
-  if (rec.where === 'thread') {
+  if (rec.hosts === 'many') {
+    if (rec.crossingCost !== undefined)
+      process.stdout.write(`${c.bold('Crossing machines:')} ${rec.crossingCost}\n`);
+    process.stdout.write(
+      c.dim('(loopback is the floor: a real network adds its round trip to every figure)\n'),
+    );
+  } else if (rec.where === 'thread') {
     process.stdout.write(c.dim('(add --processes to compare the backends between processes)\n'));
   } else process.stdout.write(c.dim('(without --processes: the backends between worker threads)\n'));
   if (f.json) {
@@ -341,6 +359,7 @@ Errors are ShmkitErrors: their code is printed in brackets.\n`,
     .option('--json <file>', 'write the shmkit-bench/1 JSON report')
     .option('--md <file>', 'write a Markdown report')
     .option('--html <file>', 'write a self-contained HTML report with charts')
+    .option('--nats <url>', 'NATS server for the nats backends (default: start nats-server if installed)')
     .option('--no-progress', 'no progress bar or lines')
     .option('--no-color', 'no colors')
     .addHelpText(
@@ -363,6 +382,12 @@ Examples:
     )
     .option('--objects', 'messages are objects (built-in order event, or --payload)')
     .option('--processes', 'between processes (default: between worker threads)')
+    .addOption(
+      new Option('--hosts <hosts>', 'one machine, or many: rank the network backends against shared memory')
+        .choices(['one', 'many'])
+        .default('one'),
+    )
+    .option('--nats <url>', 'NATS server for --hosts many (default: start nats-server if installed)')
     .option('--payload <file>', 'module exporting a function that returns your object payload')
     .option('--json <file>', 'write the measurement as a shmkit-bench/1 JSON report')
     .option('--no-progress', 'no progress bar or lines')

@@ -139,7 +139,13 @@ export async function measure(o: MeasureOptions = {}): Promise<BenchReport> {
   const quick = o.quick ?? false;
   const ids = [
     ...new Set(
-      o.backends ?? [...BACKEND_IDS, 'shmkit-thread-async', 'shmkit-thread-struct', ...PYTHON_BACKEND_IDS],
+      o.backends ?? [
+        ...BACKEND_IDS,
+        'shmkit-thread-async',
+        'shmkit-thread-struct',
+        ...PYTHON_BACKEND_IDS,
+        'nats',
+      ],
     ),
   ] as BackendId[];
   const patterns = [...new Set(o.patterns ?? PATTERNS)];

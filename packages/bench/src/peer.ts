@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import { Channel } from '@shmkit/channel';
+import { runNatsPeer } from './backend-nats.js';
 import { runStructPeer } from './backend-struct.js';
 import { MessageMaker } from './payload.js';
 import {
@@ -315,7 +316,9 @@ export async function runChildPeer(): Promise<void> {
   let onData: ((w: unknown) => void) | undefined;
 
   const family = familyOf(backend);
-  if (family === 'channel') {
+  if (backend === 'nats' || backend === 'nats-durable')
+    onControl = sequential(await runNatsPeer(backend, control), report);
+  else if (family === 'channel') {
     const peer = new ChannelPeer(backend, control);
     onControl = sequential((m) => peer.onControl(m), report);
   } else if (family === 'frame') {

@@ -49,13 +49,23 @@ export const TRAITS: Record<BackendId, string> = {
   'python-mp-queue': 'Python multiprocessing.Queue: pickles every message, a feeder thread per queue',
   'python-mp-pipe': 'Python multiprocessing.Pipe with send_bytes/recv_bytes: one write/read per message',
   'python-shmkit': 'the shmkit Python package: the same segments and channels as Node, stdlib only',
+  nats: 'NATS core publish/subscribe: any machine that reaches the server; at most once, no backpressure',
+  'nats-durable':
+    'NATS JetStream: stored and acknowledged, exactly once, backpressure; a server with -js and disk',
 };
+
+/** Backends that reach other machines, for `--hosts many` (measured on loopback). */
+export const NETWORK_BACKENDS: readonly BackendId[] = ['nats', 'nats-durable', 'tcp'];
+/** What the network backends are compared with: shared memory between processes on one machine. */
+const ONE_MACHINE_BASELINE: BackendId = 'shmkit-process';
 
 export interface RecommendOptions {
   size: number;
   pattern: Pattern;
   objects?: boolean;
   processes?: boolean;
+  /** 'many': rank the network backends, and say what crossing machines costs against shared memory. */
+  hosts?: 'one' | 'many';
   payloadFile?: string;
   reps?: number;
   targetMs?: number;
@@ -76,6 +86,9 @@ export interface Recommendation {
   payload: 'bytes' | 'object';
   size: number;
   where: Where;
+  hosts: 'one' | 'many';
+  /** hosts many: the best network backend against shared memory on one machine, in words. */
+  crossingCost: string | undefined;
   ranked: Ranked[];
   failed: BenchResult[];
   unavailable: Skipped[];
@@ -86,8 +99,14 @@ export interface Recommendation {
 export async function recommend(o: RecommendOptions): Promise<Recommendation> {
   const where: Where = o.processes ? 'process' : 'thread';
   const payload = o.objects || o.payloadFile !== undefined ? 'object' : 'bytes';
+  const hosts = o.hosts ?? 'one';
   const report = await measure({
-    backends: where === 'process' ? PROCESS_BACKENDS : THREAD_BACKENDS,
+    backends:
+      hosts === 'many'
+        ? [...NETWORK_BACKENDS, ONE_MACHINE_BASELINE]
+        : where === 'process'
+          ? PROCESS_BACKENDS
+          : THREAD_BACKENDS,
     patterns: [o.pattern],
     payloads: [payload],
     sizes: [o.size],
@@ -96,7 +115,9 @@ export async function recommend(o: RecommendOptions): Promise<Recommendation> {
     ...(o.payloadFile !== undefined ? { payloadFile: o.payloadFile } : {}),
     ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}),
   });
-  const ok = report.results.filter((r) => r.verified);
+  const measured = report.results.filter((r) => r.verified);
+  const baseline = measured.find((r) => r.backend === ONE_MACHINE_BASELINE);
+  const ok = hosts === 'many' ? measured.filter((r) => r.backend !== ONE_MACHINE_BASELINE) : measured;
   const score = (r: BenchResult): number =>
     o.pattern === 'stream' ? -(r.msgsPerSec ?? 0) : (r.rttP50Us ?? Infinity);
   ok.sort((a, b) => score(a) - score(b));
@@ -117,7 +138,12 @@ export async function recommend(o: RecommendOptions): Promise<Recommendation> {
     pattern: o.pattern,
     payload,
     size: payload === 'object' ? (report.results[0]?.size ?? 0) : o.size,
-    where,
+    where: hosts === 'many' ? 'process' : where,
+    hosts,
+    crossingCost:
+      hosts === 'many' && ranked[0] !== undefined
+        ? crossingCost(ranked[0].result, baseline, o.pattern)
+        : undefined,
     ranked,
     failed: report.results.filter((r) => !r.verified),
     unavailable: report.skipped,
@@ -150,6 +176,19 @@ function reason(r: BenchResult, i: number, all: BenchResult[], pattern: Pattern)
   const best = all[0]!;
   const x = cmp(best, r);
   return `${sig(x)}x ${pattern === 'stream' ? 'lower throughput than' : 'slower round trips than'} ${best.backend}; ${trait}`;
+}
+
+/** The best network backend against shared memory between processes on one machine, in words. */
+function crossingCost(best: BenchResult, base: BenchResult | undefined, pattern: Pattern): string {
+  if (base === undefined) {
+    return `${best.backend}: ${numbersOf(best)} (${ONE_MACHINE_BASELINE} could not be measured here for comparison)`;
+  }
+  if (pattern === 'stream') {
+    const x = base.msgsPerSec! / best.msgsPerSec!;
+    return `${best.backend} moves ${formatCount(best.msgsPerSec!)} msgs/s, ${sig(x)}x fewer than ${ONE_MACHINE_BASELINE} (${formatCount(base.msgsPerSec!)} msgs/s) on one machine, at ${sig(best.cpuUsPerMsg! / base.cpuUsPerMsg!)}x the CPU per message`;
+  }
+  const x = best.rttP50Us! / base.rttP50Us!;
+  return `${best.backend} round trip p50 ${sig(best.rttP50Us!)} µs, ${sig(x)}x ${ONE_MACHINE_BASELINE}'s ${sig(base.rttP50Us!)} µs on one machine`;
 }
 
 /** The numbers of a ranked result, in one short string. */

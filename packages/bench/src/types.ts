@@ -18,6 +18,7 @@ export const BACKEND_IDS = [
 /**
  * Backends measured besides the contract's: `shmkit-thread-async` is `shmkit-thread` with the main
  * thread receiving through `recvAsync`/`sendAsync` (event loop free) instead of blocking calls.
+ * `nats` and `nats-durable` (backend-nats.ts) cross a NATS server on loopback.
  */
 export const EXTRA_BACKEND_IDS = [
   'shmkit-thread-async',
@@ -25,6 +26,8 @@ export const EXTRA_BACKEND_IDS = [
   'uds-batched',
   'shmkit-thread-batch',
   'shmkit-process-batch',
+  'nats',
+  'nats-durable',
 ] as const;
 
 /** Backends between two Python processes (backend-python.ts; only where python3 runs). */
