@@ -1,4 +1,5 @@
 import { Channel } from '@shmkit/channel';
+import { alignUp } from '@shmkit/core';
 import { type Schema, type StructType, struct } from '@shmkit/struct';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -189,9 +190,16 @@ describe('struct round trips', () => {
     fc.assert(
       fc.property(cases, ([fields, values]) => {
         const t = makeType(fields);
-        const ch = new Channel({ codec: t.codec, capacity: 1 << 12 });
+        // One thread sends and receives: the ring must hold every frame (16-byte header, 16-byte
+        // padding), or the blocking send would wait for a receiver that never runs. The timeouts
+        // turn any mistake in that sum into a failure instead of a hang.
+        const frames = values.length * (alignUp(t.byteLength, 16) + 16);
+        const ch = new Channel({
+          codec: t.codec,
+          capacity: Math.max(1 << 12, 2 ** Math.ceil(Math.log2(frames * 2))),
+        });
         const rx = Channel.from(ch.handle, { codec: t.codec });
-        for (const v of values) ch.send(v as never);
+        for (const v of values) ch.send(v as never, { timeout: 1000 });
         for (const v of values) expect(canon(rx.recv({ timeout: 1000 }))).toBe(canon(v));
         expect(rx.tryRecv()).toBeUndefined();
       }),
