@@ -44,9 +44,10 @@
  */
 import { defineTag } from '@shmkit/core';
 
-export const CHANNEL_TAG = defineTag('SKch', 'Channel');
 /** 2: claim lock + claimEnd (a claimer's death is recoverable), fragments, no scrubbing, extension area. */
 export const LAYOUT_VERSION = 2;
+/** The tag carries the layout version in its high byte (docs/format.md, "Type tags and layout versions"). */
+export const CHANNEL_TAG = defineTag('ch', 'Channel', LAYOUT_VERSION);
 
 // Int32 indices of the header words.
 export const TAG = 0;

@@ -14,7 +14,15 @@ export { FAILPOINT, FAILPOINTS, type FailpointName, failpoint } from './failpoin
 export { heapWaiter } from './heap-waiter.js';
 export { heapIdentity, type Identity, TOKEN_MASK } from './identity.js';
 export { holdEventLoop, pendingEventLoopHolds } from './keep-alive.js';
-export { alignUp, CACHE_LINE, defineTag, LayoutBuilder, tagName } from './layout.js';
+export {
+  alignUp,
+  CACHE_LINE,
+  defineTag,
+  LayoutBuilder,
+  TAG_KIND_MASK,
+  tagName,
+  tagVersion,
+} from './layout.js';
 export { type MemoryKind, memoryKind, registerMemoryKind } from './memory-kind.js';
 export { Region } from './region.js';
 export {
@@ -25,6 +33,7 @@ export {
   regionFromHandle,
   SharedObject,
   TAG_INDEX,
+  tagMismatch,
 } from './shared-object.js';
 export { validateInteger } from './validate.js';
 export { runAsync, runBlocking, type Sleep, type WaitSteps } from './wait-steps.js';

@@ -50,24 +50,53 @@ export class LayoutBuilder {
   }
 }
 
+/** Bits of a tag that name the kind of object; the high byte is its layout version. */
+export const TAG_KIND_MASK = 0x00ff_ffff;
+/** The first byte of every tag: 'S'. */
+const TAG_FAMILY = 0x53;
+
 const tagNames = new Map<number, string>();
 
 /**
- * Registers the type tag of a kind of shared object: four ASCII characters read as a
- * little-endian int32, stored in the object's first word so that attaching the wrong kind of
- * object (a Condition's handle passed to Mutex.from) is caught instead of corrupting it.
+ * Registers the type tag of a kind of shared object and returns it. A tag is one int32, stored in
+ * the object's first word, last, when the object is initialised (docs/format.md, "Type tags and
+ * layout versions"). Read as little-endian bytes:
+ *
+ * | byte | holds                                                    |
+ * |------|----------------------------------------------------------|
+ * | 0    | 'S' (0x53)                                               |
+ * | 1-2  | the kind, two ASCII letters ('mx' for Mutex)             |
+ * | 3    | the kind's layout version, 1..255                        |
+ *
+ * So attaching tells apart memory not initialised yet (0), another layout version of the same
+ * kind, another kind, and something that is no shmkit object at all. Bump the version with any
+ * change to the kind's layout table.
+ *
+ * @example
+ * ```ts fragment
+ * const TAG = defineTag('mx', 'Mutex', 1);   // 0x01786d53: 'S' 'm' 'x' 0x01
+ * ```
  */
-export function defineTag(fourChars: string, typeName: string): number {
-  if (fourChars.length !== 4) throw new RangeError('a tag is four ASCII characters');
-  let tag = 0;
-  for (let i = 3; i >= 0; i--) tag = (tag << 8) | (fourChars.charCodeAt(i) & 0xff);
-  const known = tagNames.get(tag);
-  if (known !== undefined && known !== typeName) throw new Error(`tag ${fourChars} is taken by ${known}`);
-  tagNames.set(tag, typeName);
-  return tag;
+export function defineTag(kind: string, typeName: string, version: number): number {
+  if (kind.length !== 2 || !/^[\x21-\x7e]{2}$/.test(kind)) {
+    throw new RangeError(`a tag's kind is two printable ASCII characters, got ${JSON.stringify(kind)}`);
+  }
+  if (!Number.isInteger(version) || version < 1 || version > 255) {
+    throw new RangeError(`a layout version is an integer in [1, 255], got ${version}`);
+  }
+  const code = TAG_FAMILY | (kind.charCodeAt(0) << 8) | (kind.charCodeAt(1) << 16);
+  const known = tagNames.get(code);
+  if (known !== undefined && known !== typeName) throw new Error(`tag kind ${kind} is taken by ${known}`);
+  tagNames.set(code, typeName);
+  return code | (version << 24) | 0;
 }
 
-/** The type registered for `tag`, if any (for error messages). */
+/** The type registered for the kind of `tag` (whatever its layout version), if any. */
 export function tagName(tag: number): string | undefined {
-  return tagNames.get(tag);
+  return tagNames.get(tag & TAG_KIND_MASK);
+}
+
+/** The layout version carried by `tag` (its high byte). */
+export function tagVersion(tag: number): number {
+  return tag >>> 24;
 }

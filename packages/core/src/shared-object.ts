@@ -1,6 +1,6 @@
 import { invalidArgument, ShmkitError } from './errors.js';
 import type { Identity } from './identity.js';
-import { tagName } from './layout.js';
+import { TAG_KIND_MASK, tagName, tagVersion } from './layout.js';
 import { Region } from './region.js';
 import type { Waiter, WaiterKind } from './waiter.js';
 
@@ -95,16 +95,9 @@ export function attach<T extends SharedObject>(
       `a ${typeName} needs ${size} bytes, the region has ${region.byteLength}`,
     );
   }
+  // acquire: pairs with publishTag; the object's initial state was written before its tag.
   const found = Atomics.load(region.int32(), TAG_INDEX);
-  if (found !== tag) {
-    const what = tagName(found);
-    throw new ShmkitError(
-      'INCOMPATIBLE',
-      what === undefined
-        ? `no ${typeName} at this location (type tag 0x${(found >>> 0).toString(16)})`
-        : `this handle points at a ${what}, not a ${typeName}`,
-    );
-  }
+  if (found !== tag) throw tagMismatch(found, tag, typeName);
   const obj = Object.create(cls.prototype) as T;
   obj[BIND](region);
   return obj;
@@ -127,7 +120,36 @@ export function regionFromHandle(handle: unknown, typeName: string): Region {
   return new Region(h.buffer, h.byteOffset, h.byteLength, h.waiter);
 }
 
+/**
+ * Why the tag word `found` is not `expected`, as the error attaching reports. Three cases a caller
+ * can act on differently (as iceoryx2 tells them apart): 0 is memory not initialised yet (or not
+ * an object at all); the same kind with another version byte is an object of another shmkit
+ * release; anything else is another kind, or not a shmkit object.
+ */
+export function tagMismatch(found: number, expected: number, typeName: string): ShmkitError {
+  if (found === 0) {
+    return new ShmkitError(
+      'INCOMPATIBLE',
+      `no ${typeName} at this location: not initialised yet (its type tag is still 0)`,
+    );
+  }
+  if ((found & TAG_KIND_MASK) === (expected & TAG_KIND_MASK)) {
+    return new ShmkitError(
+      'INCOMPATIBLE',
+      `this ${typeName} has layout version ${tagVersion(found)}; this shmkit reads version ${tagVersion(expected)}`,
+    );
+  }
+  const what = tagName(found);
+  return new ShmkitError(
+    'INCOMPATIBLE',
+    what === undefined
+      ? `no ${typeName} at this location (type tag 0x${(found >>> 0).toString(16)})`
+      : `this handle points at a ${what}, not a ${typeName}`,
+  );
+}
+
 /** Writes the type tag last, after the initial state, so a concurrent attach sees a whole object. */
 export function publishTag(region: Region, tag: number): void {
+  // release: the object's initial state, stored before, is visible to whoever loads this tag.
   Atomics.store(region.int32(), TAG_INDEX, tag);
 }

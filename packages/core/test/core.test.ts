@@ -9,7 +9,10 @@ import {
   pendingEventLoopHolds,
   Region,
   ShmkitError,
+  TAG_KIND_MASK,
+  tagMismatch,
   tagName,
+  tagVersion,
   validateAsyncOptions,
   validateTimeout,
 } from '@shmkit/core';
@@ -65,11 +68,32 @@ describe('layout', () => {
     expect(l.size()).toBe(2 * CACHE_LINE + 8);
   });
 
-  it('registers type tags once per type', () => {
-    const t = defineTag('Tst1', 'TestThing');
+  it('registers type tags once per kind, with the layout version in the high byte', () => {
+    const t = defineTag('T1', 'TestThing', 1);
+    // Little-endian bytes 'S', 'T', '1', 0x01 (docs/format.md, "Type tags and layout versions").
+    expect(t).toBe(0x01315453);
     expect(tagName(t)).toBe('TestThing');
-    expect(defineTag('Tst1', 'TestThing')).toBe(t);
-    expect(() => defineTag('Tst1', 'Other')).toThrow();
+    expect(tagVersion(t)).toBe(1);
+    expect(defineTag('T1', 'TestThing', 1)).toBe(t);
+    // Another version of the same kind is the same type...
+    expect(tagName(defineTag('T1', 'TestThing', 2))).toBe('TestThing');
+    // ...but a kind belongs to one type only.
+    expect(() => defineTag('T1', 'Other', 1)).toThrow();
+    expect(() => defineTag('Tst1', 'Legacy', 1)).toThrow(RangeError);
+    expect(() => defineTag('T2', 'Versionless', 0)).toThrow(RangeError);
+  });
+
+  it('tells apart uninitialised memory, another layout version and another kind on attach', () => {
+    const v1 = defineTag('T3', 'Thing3', 1);
+    const other = defineTag('T4', 'Thing4', 1);
+    expect(tagMismatch(0, v1, 'Thing3').message).toMatch(/not initialised yet/);
+    const v2 = (v1 & TAG_KIND_MASK) | (2 << 24);
+    expect(tagMismatch(v2, v1, 'Thing3').message).toMatch(/layout version 2; this shmkit reads version 1/);
+    expect(tagMismatch(other, v1, 'Thing3').message).toMatch(/points at a Thing4, not a Thing3/);
+    expect(tagMismatch(0x12345678, v1, 'Thing3').message).toMatch(/type tag 0x12345678/);
+    for (const e of [tagMismatch(0, v1, 'Thing3'), tagMismatch(v2, v1, 'Thing3')]) {
+      expect(e.code).toBe('INCOMPATIBLE');
+    }
   });
 });
 

@@ -35,11 +35,13 @@ import {
   type WaitSteps,
 } from '@shmkit/core';
 
-const TAG = defineTag('SKbr', 'Barrier');
-const PARTIES = 1;
-const STATE = 2;
-const GENERATION = 3;
-const COUNT = 0xffff;
+/** Barrier's type tag: kind 'br', layout version 1 (bump it with any change to the table above). */
+export const BARRIER_TAG = defineTag('br', 'Barrier', 1);
+const TAG = BARRIER_TAG;
+export const PARTIES = 1;
+export const STATE = 2;
+export const GENERATION = 3;
+export const COUNT = 0xffff;
 
 /**
  * A reusable barrier for `parties` threads. Each `wait()` blocks until all parties have arrived;

@@ -32,9 +32,11 @@ import {
 } from '@shmkit/core';
 import { Mutex } from './mutex.js';
 
-const TAG = defineTag('SKcv', 'Condition');
-const SEQ = 1;
-const WAITERS = 2;
+/** Condition's type tag: kind 'cv', layout version 1 (bump it with any change to the table above). */
+export const CONDITION_TAG = defineTag('cv', 'Condition', 1);
+const TAG = CONDITION_TAG;
+export const SEQ = 1;
+export const WAITERS = 2;
 
 /**
  * A condition variable used with a {@link Mutex}: wait for a predicate over shared data that other

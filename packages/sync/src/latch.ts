@@ -33,8 +33,10 @@ import {
   type WaitSteps,
 } from '@shmkit/core';
 
-const TAG = defineTag('SKlt', 'Latch');
-const COUNT = 1;
+/** Latch's type tag: kind 'lt', layout version 1 (bump it with any change to the table above). */
+export const LATCH_TAG = defineTag('lt', 'Latch', 1);
+const TAG = LATCH_TAG;
+export const COUNT = 1;
 
 /**
  * A countdown latch: `wait()` blocks until `countDown()` has been called `count` times in all.

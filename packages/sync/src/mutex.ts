@@ -39,10 +39,12 @@ import {
 } from '@shmkit/core';
 import { Guard } from './guard.js';
 
-const TAG = defineTag('SKmx', 'Mutex');
-const STATE = 1;
-const WAITERS = 0x40000000;
-const INCONSISTENT = 0x20000000;
+/** Mutex's type tag: kind 'mx', layout version 1 (bump it with any change to the table above). */
+export const MUTEX_TAG = defineTag('mx', 'Mutex', 1);
+const TAG = MUTEX_TAG;
+export const STATE = 1;
+export const WAITERS = 0x40000000;
+export const INCONSISTENT = 0x20000000;
 const NOT_RECOVERABLE = -1;
 /** Loads of the lock word before sleeping: a hand-off between two running threads takes ~100 ns. */
 const SPINS = 100;

@@ -45,16 +45,18 @@ import {
 } from '@shmkit/core';
 import { Guard } from './guard.js';
 
-const TAG = defineTag('SKrw', 'RwLock');
-const STATE = 1;
-const WRITERS_WAITING = 2;
-const WRITER_TOKEN = 3;
-const READ_SEQ = 4;
-const READ_SLEEPERS = 5;
-const WRITE_SEQ = 6;
-const WRITE_SLEEPERS = 7;
-const WRITER = 0x40000000;
-const READERS = 0x3fffffff;
+/** RwLock's type tag: kind 'rw', layout version 1 (bump it with any change to the table above). */
+export const RWLOCK_TAG = defineTag('rw', 'RwLock', 1);
+const TAG = RWLOCK_TAG;
+export const STATE = 1;
+export const WRITERS_WAITING = 2;
+export const WRITER_TOKEN = 3;
+export const READ_SEQ = 4;
+export const READ_SLEEPERS = 5;
+export const WRITE_SEQ = 6;
+export const WRITE_SLEEPERS = 7;
+export const WRITER = 0x40000000;
+export const READERS = 0x3fffffff;
 
 /**
  * A readers-writer lock: any number of readers at once, or one writer alone.

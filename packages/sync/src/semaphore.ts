@@ -38,10 +38,12 @@ import {
 } from '@shmkit/core';
 import { Guard } from './guard.js';
 
-const TAG = defineTag('SKsm', 'Semaphore');
-const VALUE = 1;
-const WAITERS = 2;
-const MAX = 3;
+/** Semaphore's type tag: kind 'sm', layout version 1 (bump it with any change to the table above). */
+export const SEMAPHORE_TAG = defineTag('sm', 'Semaphore', 1);
+const TAG = SEMAPHORE_TAG;
+export const VALUE = 1;
+export const WAITERS = 2;
+export const MAX = 3;
 const INT32_MAX = 0x7fffffff;
 
 /** Options of {@link Semaphore.acquire}. */
