@@ -28,7 +28,7 @@
  *    pushes chunks of 128 samples, main pops chunks of 128; same capacity (16384 samples).
  *
  * Why it is built this way:
- * - The machine is shared and noisy (DESIGN.md, "Benchmarks"): every backend of a scenario runs
+ * - The machine is shared and noisy (docs/architecture.md, "Benchmarks"): every backend of a scenario runs
  *   in the same process, rep by rep, alternating the order (A B C, C B A, ...); each number is the
  *   median of REPS reps, after a warm-up run of every backend that lets V8 optimize every loop.
  * - Every delivered message is verified on the receiving side: the count, the order (a sequence

@@ -18,7 +18,7 @@
  *     blocking calls in a tight loop, for a fixed time; ops/s of each side.
  *
  * Why it is built this way:
- * - The machine is shared and noisy (DESIGN.md, "Benchmarks"): both sides of every comparison run
+ * - The machine is shared and noisy (docs/architecture.md, "Benchmarks"): both sides of every comparison run
  *   in the same process, alternating order rep by rep; each number is the median of REPS reps,
  *   after a warm-up run that lets V8 optimize every loop.
  * - Lock word, counter and control words sit on separate 128-byte lines of one buffer, the same

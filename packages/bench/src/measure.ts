@@ -2,7 +2,7 @@
  * `measure(options)`: runs every (pattern, payload, size) case through every backend and returns a
  * `shmkit-bench/1` report.
  *
- * Method (DESIGN.md, "Benchmarks"):
+ * Method (docs/architecture.md, "Benchmarks"):
  * - One peer per backend for the whole measurement, started before anything is timed.
  * - Per case and backend, two warm-up runs outside the timed part; they also calibrate the message
  *   count so that each timed rep lasts about `targetMs` (bounded by count and bytes).

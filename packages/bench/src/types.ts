@@ -1,9 +1,10 @@
 /**
  * The shapes of a benchmark: what is measured (backends, patterns, payloads) and what comes out
- * (`shmkit-bench/1` reports, the JSON that `shmkit bench --json FILE` writes; DESIGN.md, "CLI").
+ * (`shmkit-bench/1` reports, the JSON that `shmkit bench --json FILE` writes; docs/format.md,
+ * "Benchmark reports").
  */
 
-/** The backends of the contract (DESIGN.md), in the order tables list them. */
+/** Every backend id (docs/choosing-a-backend.md describes them), in the order tables list them. */
 export const BACKEND_IDS = [
   'postmessage',
   'child-ipc-json',

@@ -60,7 +60,7 @@ describe('shmkit bench reports', () => {
     expect(run.stdout).toMatch(/all 18 results verified/);
   });
 
-  it('writes JSON that matches the shmkit-bench/1 schema of DESIGN.md', () => {
+  it('writes JSON that matches the shmkit-bench/1 schema of docs/format.md', () => {
     const report = JSON.parse(readFileSync(path.join(dir, 'out', 'bench.json'), 'utf8')) as BenchReport;
     expect(report.schema).toBe('shmkit-bench/1');
     expect(report.machine).toMatchObject({

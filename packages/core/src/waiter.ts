@@ -1,8 +1,8 @@
 /**
  * How a thread sleeps until a 32-bit word in shared memory changes, and how another wakes it.
  *
- * Two implementations exist and must never be mixed on one word (DESIGN.md, "the two kinds of
- * memory"): V8's Atomics.wait/notify for heap SharedArrayBuffers, and the native futex for memory
+ * Two implementations exist and must never be mixed on one word (docs/architecture.md, "Two kinds
+ * of memory"): V8's Atomics.wait/notify for heap SharedArrayBuffers, and the native futex for memory
  * mapped by @shmkit/segment. V8's waiters live in a V8-internal list that the OS futex never sees,
  * so a word is always waited on and woken through the waiter of the region that holds it.
  */

@@ -1,7 +1,7 @@
 /**
  * The waiter of mapped memory: the OS futex, without FUTEX_PRIVATE_FLAG, so that threads of
  * different processes meet on a word of a shared mapping (V8's Atomics.wait/notify never reach
- * another process, nor the OS futex: DESIGN.md, "the two kinds of memory").
+ * another process, nor the OS futex: docs/architecture.md, "Two kinds of memory").
  *
  * - `wait` blocks the calling thread in FUTEX_WAIT, like Atomics.wait (allowed on Node's main
  *   thread, where it stalls the event loop).
