@@ -36,5 +36,5 @@ export {
   tagMismatch,
 } from './shared-object.js';
 export { validateInteger } from './validate.js';
-export { runAsync, runBlocking, type Sleep, type WaitSteps } from './wait-steps.js';
-export type { Waiter, WaiterKind, WaitResult } from './waiter.js';
+export { runAsync, runBlocking, type Sleep, type WaitStep, type WaitSteps } from './wait-steps.js';
+export type { MemoryKindName, Waiter, WaiterKind, WaitResult } from './waiter.js';

@@ -1,7 +1,7 @@
 import { ShmkitError } from './errors.js';
 import { heapWaiter } from './heap-waiter.js';
 import { heapIdentity, type Identity } from './identity.js';
-import type { Waiter, WaiterKind } from './waiter.js';
+import type { MemoryKindName, Waiter } from './waiter.js';
 
 /** What a kind of memory needs: how to wait on its words and who its threads are. */
 export interface MemoryKind {
@@ -16,18 +16,18 @@ export interface MemoryKind {
   identityFor?(buffer: SharedArrayBuffer): Identity | undefined;
 }
 
-const kinds = new Map<WaiterKind, MemoryKind>([['heap', { waiter: heapWaiter, identity: heapIdentity }]]);
+const kinds = new Map<MemoryKindName, MemoryKind>([['heap', { waiter: heapWaiter, identity: heapIdentity }]]);
 
 /**
  * Installs the implementation of a memory kind. @shmkit/segment registers `futex` when its native
  * addon loads; core, sync and channel never load native code themselves.
  */
-export function registerMemoryKind(kind: WaiterKind, impl: MemoryKind): void {
+export function registerMemoryKind(kind: MemoryKindName, impl: MemoryKind): void {
   kinds.set(kind, impl);
 }
 
 /** The implementation of `kind`; UNSUPPORTED when it is not installed in this thread. */
-export function memoryKind(kind: WaiterKind): MemoryKind {
+export function memoryKind(kind: MemoryKindName): MemoryKind {
   const k = kinds.get(kind);
   if (k === undefined) {
     throw new ShmkitError(

@@ -1,7 +1,7 @@
 import { invalidArgument, ShmkitError } from './errors.js';
 import type { Identity } from './identity.js';
 import { memoryKind } from './memory-kind.js';
-import type { Waiter, WaiterKind } from './waiter.js';
+import type { MemoryKindName, Waiter } from './waiter.js';
 
 /**
  * A byte range of a SharedArrayBuffer together with how its words are waited on. Every shared
@@ -18,9 +18,9 @@ export class Region {
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
   readonly byteLength: number;
-  readonly kind: WaiterKind;
+  readonly kind: MemoryKindName;
 
-  constructor(buffer: SharedArrayBuffer, byteOffset = 0, byteLength?: number, kind: WaiterKind = 'heap') {
+  constructor(buffer: SharedArrayBuffer, byteOffset = 0, byteLength?: number, kind: MemoryKindName = 'heap') {
     if (!(buffer instanceof SharedArrayBuffer)) invalidArgument('a region needs a SharedArrayBuffer');
     const length = byteLength ?? buffer.byteLength - byteOffset;
     if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset % 8 !== 0) {

@@ -2,7 +2,7 @@ import { invalidArgument, ShmkitError } from './errors.js';
 import type { Identity } from './identity.js';
 import { TAG_KIND_MASK, tagName, tagVersion } from './layout.js';
 import { Region } from './region.js';
-import type { Waiter, WaiterKind } from './waiter.js';
+import type { MemoryKindName, Waiter } from './waiter.js';
 
 /**
  * What `x.handle` returns: plain data that survives structured clone, so it can be posted to a
@@ -13,7 +13,7 @@ export interface Handle {
   readonly buffer: SharedArrayBuffer;
   readonly byteOffset: number;
   readonly byteLength: number;
-  readonly waiter: WaiterKind;
+  readonly waiter: MemoryKindName;
 }
 
 /**

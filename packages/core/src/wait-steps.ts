@@ -4,11 +4,14 @@ import type { Waiter, WaitResult } from './waiter.js';
  * One sleep an algorithm asks for: "block while word `index` still equals `expected`, at most
  * `timeout` ms". The driver answers with the WaitResult.
  */
-export interface Sleep {
+export interface WaitStep {
   readonly index: number;
   readonly expected: number;
   readonly timeout: number;
 }
+
+/** @deprecated The former name of {@link WaitStep}; kept for one release. */
+export type Sleep = WaitStep;
 
 /**
  * A blocking algorithm written once as a generator that yields each sleep it needs. The same
@@ -16,7 +19,7 @@ export interface Sleep {
  * fast paths and the wake-up protocol are not written twice. The generator owns its clean-up:
  * abort is delivered with `throw()` at the yield, so its `finally` blocks undo waiter counts.
  */
-export type WaitSteps<T> = Generator<Sleep, T, WaitResult>;
+export type WaitSteps<T> = Generator<WaitStep, T, WaitResult>;
 
 /** Runs `steps`, sleeping with `waiter.wait`. */
 export function runBlocking<T>(steps: WaitSteps<T>, waiter: Waiter, i32: Int32Array): T {

@@ -7,14 +7,21 @@
  * so a word is always waited on and woken through the waiter of the region that holds it.
  */
 
-/** Which mechanism waits on a region's words. Carried in every handle. */
-export type WaiterKind = 'heap' | 'futex';
+/**
+ * The kind of memory a region is: 'heap' (a SharedArrayBuffer of this process, waited on with
+ * V8's Atomics) or 'futex' (mapped memory, waited on with the OS futex). It decides the waiter and
+ * the identity; carried in every handle (as `handle.waiter`).
+ */
+export type MemoryKindName = 'heap' | 'futex';
+
+/** @deprecated The former name of {@link MemoryKindName}; kept for one release. */
+export type WaiterKind = MemoryKindName;
 
 /** `ok`: woken by a notify (or spuriously); `not-equal`: the word had already changed; `timed-out`. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 export interface Waiter {
-  readonly kind: WaiterKind;
+  readonly kind: MemoryKindName;
   /**
    * Blocks the calling thread while `i32[index] === expected`, at most `timeout` ms (Infinity:
    * no limit). Callers re-check their condition afterwards: wake-ups can be spurious.
