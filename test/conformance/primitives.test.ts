@@ -139,6 +139,16 @@ afterEach(() => {
   openSegments.clear();
 });
 
+/** Runs `body` on fresh primitives of `sharing`, closing them afterwards. */
+async function withFixture(sharing: Sharing, body: (f: Fixture) => Promise<void>): Promise<void> {
+  const f = sharing.open();
+  try {
+    await body(f);
+  } finally {
+    f.close();
+  }
+}
+
 function expectAllOk(results: readonly PeerResult[]): void {
   for (const r of results) expect(r.error ?? '').toBe('');
 }
@@ -146,9 +156,8 @@ function expectAllOk(results: readonly PeerResult[]): void {
 describe.each(sharings)('primitives on $name', (sharing) => {
   const { n } = sharing;
 
-  it('Mutex: keeps non-atomic increments by four parties exact (lock, withLock, lockAsync)', async () => {
-    const f = sharing.open();
-    try {
+  it('Mutex: keeps non-atomic increments by four parties exact (lock, withLock, lockAsync)', () =>
+    withFixture(sharing, async (f) => {
       const m = f.make<Mutex>('mutex', 'mutex');
       const results = await f.run(
         'mutex',
@@ -157,14 +166,10 @@ describe.each(sharings)('primitives on $name', (sharing) => {
       expectAllOk(results);
       expect(f.data[W.COUNTER]).toBe(4 * n);
       expect(m.locked).toBe(false);
-    } finally {
-      f.close();
-    }
-  });
+    }));
 
-  it('Condition: hands every value from two producers to two consumers exactly once', async () => {
-    const f = sharing.open();
-    try {
+  it('Condition: hands every value from two producers to two consumers exactly once', () =>
+    withFixture(sharing, async (f) => {
       f.make('mutex', 'mutex');
       f.make('cond', 'condition');
       const per = Math.max(50, n / 10);
@@ -184,14 +189,10 @@ describe.each(sharings)('primitives on $name', (sharing) => {
       // Each producer sends 1..per: every value arrives once, none twice.
       expect(consumed.reduce((s, r) => s + (r.sum as number), 0)).toBe(per * (per + 1));
       expect(f.data[W.SLOT]).toBe(0);
-    } finally {
-      f.close();
-    }
-  });
+    }));
 
-  it('Semaphore: never lets more than its permits in at once, and lets every acquirer through', async () => {
-    const f = sharing.open();
-    try {
+  it('Semaphore: never lets more than its permits in at once, and lets every acquirer through', () =>
+    withFixture(sharing, async (f) => {
       const permits = 2;
       const sem = f.make<Semaphore>('sem', 'semaphore', permits);
       const results = await f.run(
@@ -203,14 +204,10 @@ describe.each(sharings)('primitives on $name', (sharing) => {
       expect(f.data[W.MAX_IN]).toBeLessThanOrEqual(permits);
       expect(f.data[W.IN]).toBe(0);
       expect(sem.value).toBe(permits);
-    } finally {
-      f.close();
-    }
-  });
+    }));
 
-  it('RwLock: readers never see a writer half done, and writes are exact', async () => {
-    const f = sharing.open();
-    try {
+  it('RwLock: readers never see a writer half done, and writes are exact', () =>
+    withFixture(sharing, async (f) => {
       f.make('rw', 'rwlock');
       const results = await Promise.all([
         f.run('write', [
@@ -225,14 +222,10 @@ describe.each(sharings)('primitives on $name', (sharing) => {
       expectAllOk(results.flat());
       for (const r of results[1]) expect(r.torn).toBe(0);
       expect([f.data[W.A], f.data[W.B]]).toEqual([2 * n, 2 * n]);
-    } finally {
-      f.close();
-    }
-  });
+    }));
 
-  it('Barrier: holds every party until all arrive, with one leader per generation', async () => {
-    const f = sharing.open();
-    try {
+  it('Barrier: holds every party until all arrive, with one leader per generation', () =>
+    withFixture(sharing, async (f) => {
       const parties = 3;
       const generations = Math.max(20, n / 30);
       f.make('barrier', 'barrier', parties);
@@ -243,14 +236,10 @@ describe.each(sharings)('primitives on $name', (sharing) => {
       expectAllOk(results);
       for (const r of results) expect(r.early).toBe(0);
       expect(results.reduce((s, r) => s + (r.led as number), 0)).toBe(generations);
-    } finally {
-      f.close();
-    }
-  });
+    }));
 
-  it('Latch: opens for every waiter once all parties counted down, their work visible', async () => {
-    const f = sharing.open();
-    try {
+  it('Latch: opens for every waiter once all parties counted down, their work visible', () =>
+    withFixture(sharing, async (f) => {
       const count = 3;
       const latch = f.make<Latch>('latch', 'latch', count);
       const waiting = f.run('awaitLatch', [{ id: 0 }, { id: 1 }]);
@@ -260,8 +249,5 @@ describe.each(sharings)('primitives on $name', (sharing) => {
       expectAllOk(waited);
       for (const r of waited) expect([r.seen, r.count]).toEqual([count, 0]);
       expect(latch.count).toBe(0);
-    } finally {
-      f.close();
-    }
-  });
+    }));
 });
