@@ -112,6 +112,21 @@ describe.each(implementations)('$name', ({ waiter, kind, memory }) => {
     expect(await waiter.waitAsync(i32, WORD, 0, 0)).toBe('timed-out');
   });
 
+  it('treats a negative timeout as zero', async () => {
+    const i32 = new Int32Array(memory().buffer);
+    expect(waiter.wait(i32, WORD, 0, -5)).toBe('timed-out');
+    expect(await waiter.waitAsync(i32, WORD, 0, -5)).toBe('timed-out');
+  });
+
+  it('refuses a negative or NaN notify count with INVALID_ARGUMENT', () => {
+    const i32 = new Int32Array(memory().buffer);
+    for (const count of [-1, Number.NaN]) {
+      expect(() => waiter.notify(i32, WORD, count)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error,
+      );
+    }
+  });
+
   it('wakes nobody when nobody sleeps', () => {
     const i32 = new Int32Array(memory().buffer);
     expect(waiter.notify(i32, WORD, 1)).toBe(0);

@@ -1,4 +1,5 @@
 import { abortedError } from './deadline.js';
+import { invalidArgument } from './errors.js';
 import { holdEventLoop } from './keep-alive.js';
 import type { Waiter, WaitResult } from './waiter.js';
 
@@ -79,6 +80,8 @@ export const heapWaiter: Waiter = {
   },
 
   notify(i32, index, count) {
+    // As the futex waiter does: Atomics.notify would quietly treat these as 0.
+    if (!(count >= 0)) invalidArgument(`notify count must be a non-negative number, got ${String(count)}`);
     return Atomics.notify(i32, index, count === Number.POSITIVE_INFINITY ? undefined : count);
   },
 };
