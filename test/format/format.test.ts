@@ -33,19 +33,20 @@ function numericExports(m: Module): Map<string, number> {
   );
 }
 
-/** Byte offset a constant stands for: an Int32 index unless its name says bytes (docs/format.md). */
-function byteOffset(name: string, value: number): number {
-  return !name.startsWith('W_') && /_(OFFSET|BYTES)$/.test(name) ? value : value * 4;
+/** A constant cell: the exported name, and whether it holds bytes ("NAME (bytes)") or an Int32 index. */
+function constantCell(cell: string): { name: string; bytes: boolean } {
+  return { name: cell.replace(/\s*\(bytes\)$/, ''), bytes: cell.endsWith('(bytes)') };
 }
 
 /** Every constant named in a layout table equals the offset in its row. */
 function expectOffsets(t: DocTable, m: Module): void {
   for (const row of t.rows) {
-    const name = row.constant ?? '';
-    if (name === '') continue;
+    if (!row.constant) continue;
+    const { name, bytes } = constantCell(row.constant);
     const value = m[name];
     expect(typeof value, `${t.name}: ${name} is not exported`).toBe('number');
-    expect(byteOffset(name, value as number), `${t.name}: ${name} (${row.field})`).toBe(num(row.offset!));
+    const offset = bytes ? (value as number) : (value as number) * 4;
+    expect(offset, `${t.name}: ${name} (${row.field})`).toBe(num(row.offset!));
   }
 }
 
@@ -61,7 +62,7 @@ function expectConstants(t: DocTable, m: Module): void {
 /** Every numeric export of `m` is named by one of these tables (nothing in the layout is undocumented). */
 function expectAllDocumented(m: Module, ts: readonly (DocTable | undefined)[], what: string): void {
   const named = new Set<string>();
-  for (const t of ts) for (const r of t?.rows ?? []) if (r.constant) named.add(r.constant);
+  for (const t of ts) for (const r of t?.rows ?? []) if (r.constant) named.add(constantCell(r.constant).name);
   for (const name of numericExports(m).keys()) {
     expect(named.has(name), `${what} exports ${name}, which docs/format.md does not list`).toBe(true);
   }
