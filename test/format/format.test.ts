@@ -5,22 +5,26 @@
  * real objects' bytes at the offsets the document gives. A layout change that does not update the
  * document fails here; so does a constant exported by a layout module that the document omits.
  */
+import { readFileSync } from 'node:fs';
 import { Channel, RingBuffer } from '@shmkit/channel';
 import { heapIdentity, TAG_KIND_MASK, TOKEN_MASK, tagName, tagVersion } from '@shmkit/core';
 import { ProcessIdentity, Segment } from '@shmkit/segment';
+import { struct } from '@shmkit/struct';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as channelLayout from '../../packages/channel/dist/layout.js';
+import * as msgpackStructures from '../../packages/channel/dist/msgpack-structures.js';
 import * as ringBufferModule from '../../packages/channel/dist/ring-buffer.js';
-import * as directory from '../../packages/segment/dist/directory.js';
 import * as header from '../../packages/segment/dist/header.js';
+import * as segmentKinds from '../../packages/segment/dist/kinds.js';
+import * as structSchema from '../../packages/struct/dist/schema.js';
 import * as barrier from '../../packages/sync/dist/barrier.js';
 import * as condition from '../../packages/sync/dist/condition.js';
 import * as latch from '../../packages/sync/dist/latch.js';
 import * as mutex from '../../packages/sync/dist/mutex.js';
 import * as rwlock from '../../packages/sync/dist/rwlock.js';
 import * as semaphore from '../../packages/sync/dist/semaphore.js';
-import { type DocTable, docTable, field, num, readDocTables } from './doc-tables.js';
+import { type DocTable, docTable, FORMAT_DOC, field, num, readDocTables } from './doc-tables.js';
 
 type Module = Readonly<Record<string, unknown>>;
 
@@ -90,6 +94,7 @@ describe('docs/format.md: type tags', () => {
     LATCH_TAG: latch.LATCH_TAG,
     CHANNEL_TAG: channelLayout.CHANNEL_TAG,
     RING_BUFFER_TAG: ringBufferModule.RING_BUFFER_TAG,
+    STRUCTURES_TAG: msgpackStructures.STRUCTURES_TAG,
   };
 
   it('lists every kind with the tag, kind letters and version the code defines', () => {
@@ -216,6 +221,71 @@ describe('docs/format.md: RingBuffer', () => {
   });
 });
 
+describe('docs/format.md: msgpack structure table', () => {
+  const t = docTable(tables, 'layout', 'msgpack-structures');
+
+  it('pins the table size and slot count, and fills the table where the layout says', () => {
+    const constants = docTable(tables, 'constants', 'msgpack-structures');
+    expectConstants(constants, msgpackStructures);
+    expectAllDocumented(
+      msgpackStructures,
+      [t, constants, tagsTable],
+      'packages/channel/src/msgpack-structures.ts',
+    );
+    expectTiles(t, msgpackStructures.STRUCTURES_BYTES);
+
+    const ch = new Channel<{ x: number; y: string }>({ capacity: 256, codec: 'msgpack' });
+    ch.send({ x: 1, y: 'a' });
+    expect(ch.recv()).toEqual({ x: 1, y: 'a' });
+    const r = ch.memory;
+    const base = r.byteOffset + Channel.HEADER_BYTES + 256;
+    expect(r.byteLength).toBe(Channel.HEADER_BYTES + 256 + msgpackStructures.STRUCTURES_BYTES);
+    const dv = new DataView(r.buffer, base, msgpackStructures.STRUCTURES_BYTES);
+    const word = (prefix: string): number => dv.getInt32(num(field(t, prefix).offset!), true);
+    expect(word('tag')).toBe(msgpackStructures.STRUCTURES_TAG);
+    expect(word('layout version')).toBe(tagVersion(msgpackStructures.STRUCTURES_TAG));
+    expect(word('slots')).toBe(msgpackStructures.STRUCTURE_SLOTS);
+    expect(word('data bytes')).toBe(num(field(t, 'data:').size!));
+    const bump = word('bump');
+    expect(bump > 0 && bump % 8 === 0).toBe(true);
+    // Slot 0 names the record of { x, y }: offset / 8 + 1, inside what the bump handed out.
+    const ref = word('slot[0..31]');
+    expect(ref >= 1 && (ref - 1) * 8 < bump).toBe(true);
+    const record = num(field(t, 'data:').offset!) + (ref - 1) * 8;
+    const payload = dv.getUint32(record, true);
+    const keys = dv.getUint16(record + 8, true);
+    expect(keys).toBe(2);
+    const k0 = dv.getUint16(record + 10, true);
+    expect(String.fromCharCode(dv.getUint8(record + 12))).toBe('x');
+    expect(k0).toBe(1);
+    expect(payload).toBe(2 + 2 * (2 + 1));
+  });
+});
+
+describe('docs/format.md: structs', () => {
+  it('pins the size of every scalar type', () => {
+    expectConstants(docTable(tables, 'constants', 'struct-types'), structSchema);
+  });
+
+  it('lays out the documented example at the documented offsets, with its layout text and hash', () => {
+    const t = docTable(tables, 'layout', 'struct-example');
+    const S = struct({ a: 'u8', b: 'f64', c: 'utf8:3', d: 'i16[2]' });
+    expect(S.byteLength).toBe(num(t.attrs.size!));
+    expectTiles(t, S.byteLength);
+    for (const f of S.fields) {
+      const row = field(t, `${f.name}:`);
+      expect([f.offset, f.size], f.name).toEqual([num(row.offset!), num(row.size!)]);
+      expect(row.field, f.name).toBe(`${f.name}: ${f.typeText}`);
+    }
+    const text = 'a:u8@0;b:f64@8;c:utf8:3@16;d:i16[2]@20;#24/8';
+    expect(S.layoutText).toBe(text);
+    expect(readFileSync(FORMAT_DOC, 'utf8')).toContain(`\`${text}\``);
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    expect(S.layoutHash >>> 0).toBe(h >>> 0);
+  });
+});
+
 describe('docs/format.md: segment', () => {
   const names: string[] = [];
   afterEach(() => {
@@ -267,13 +337,19 @@ describe('docs/format.md: segment', () => {
     expectTiles(t, header.ENTRY_BYTES);
     const kinds = docTable(tables, 'object-kinds');
     for (const row of kinds.rows) {
-      const id = num(row.id!);
-      expect(directory.ObjectKind[row.kind as keyof typeof directory.ObjectKind], row.kind).toBe(id);
+      const def = segmentKinds.kindById(num(row.id!));
+      expect(def?.name, row.kind).toBe(row.name);
       const size = num(row.byteLength!);
-      if (!Number.isNaN(size)) expect(directory.expectedLength(id as never, 0, 0, 0), row.kind).toBe(size);
+      if (!Number.isNaN(size)) expect(def?.size({ byteLength: 0, p0: 0, p1: 0, p2: 0 }), row.kind).toBe(size);
     }
-    expect(Object.keys(directory.ObjectKind).sort()).toEqual(kinds.rows.map((r) => r.kind).sort());
-    expect([directory.CH_MANY_PRODUCERS, directory.CH_MANY_CONSUMERS]).toEqual([1, 2]);
+    for (let id = 0; id < 64; id++) {
+      const def = segmentKinds.kindById(id);
+      if (def !== undefined)
+        expect(
+          kinds.rows.some((r) => num(r.id!) === id),
+          `kind ${def.name}`,
+        ).toBe(true);
+    }
 
     const seg = create('dir');
     try {
@@ -282,7 +358,7 @@ describe('docs/format.md: segment', () => {
       const base = dv.getInt32(header.W_DIR_OFFSET * 4, true);
       const word = (prefix: string): number => dv.getInt32(base + num(field(t, prefix).offset!), true);
       expect(dv.getInt32(header.W_COUNT * 4, true)).toBe(1);
-      expect(word('object kind')).toBe(directory.ObjectKind.Semaphore);
+      expect(word('object kind')).toBe(segmentKinds.SEMAPHORE.id);
       const offset = word('offset of the object') * header.ALLOCATION_UNIT;
       expect(dv.getInt32(offset, true)).toBe(semaphore.SEMAPHORE_TAG);
       expect(word('byteLength')).toBe(Semaphore.SIZE);

@@ -1,6 +1,7 @@
 /**
  * `shmkit segments`: list, inspect and remove segments (like ipcs / ipcrm), readable or as JSON.
  */
+import type { SegmentInfo } from '@shmkit/segment';
 import pc from 'picocolors';
 import { Failure, UsageError } from './cli-errors.js';
 import { formatSize } from './measure.js';
@@ -91,7 +92,7 @@ export async function segmentsCommand(
 }
 
 /** A SegmentInfo as JSON-ready data (dates as ISO strings). */
-function plainInfo(info: Record<string, unknown>): Record<string, unknown> {
+function plainInfo(info: SegmentInfo): Record<string, unknown> {
   const out: Record<string, unknown> = { ...info };
   if (info.created instanceof Date) out.created = iso(info.created);
   return out;

@@ -6,7 +6,7 @@
  * Layout (STRUCTURES_BYTES bytes, right after the ring, or after the marks with many consumers):
  * | byte | field                                           | written by                          |
  * |------|-------------------------------------------------|-------------------------------------|
- * | 0    | tag 'SKst'                                      | the channel's creator, last         |
+ * | 0    | tag (kind 'st', version 1)                      | the channel's creator, last         |
  * | 4    | version (1)                                     | the creator                         |
  * | 8    | slots (32)                                      | the creator                         |
  * | 12   | data bytes (7936)                               | the creator                         |
@@ -35,8 +35,9 @@ import { defineTag, ShmkitError } from '@shmkit/core';
 
 export const STRUCTURES_BYTES = 8192;
 export const STRUCTURE_SLOTS = 32;
-export const STRUCTURES_TAG = defineTag('SKst', 'msgpack structures');
+/** Layout version of the table: its version word and its tag's version byte (docs/format.md). */
 const VERSION = 1;
+export const STRUCTURES_TAG = defineTag('st', 'msgpack structures', VERSION);
 const W_TAG = 0;
 const W_VERSION = 1;
 const W_SLOTS = 2;
