@@ -188,7 +188,9 @@ describe('docs/format.md: channel', () => {
     expect(at(field(t, 'tag')) >>> 0).toBe(channelLayout.CHANNEL_TAG >>> 0);
     expect(at(field(t, 'layout version'))).toBe(channelLayout.LAYOUT_VERSION);
     expect(at(field(t, 'capacity'))).toBe(256);
-    expect(at(field(t, 'max message'))).toBe(256 / 2 - 16);
+    expect(at(field(t, 'max message'))).toBe(channelLayout.DEFAULT_MAX_MESSAGE);
+    expect(at(field(t, 'max frame'))).toBe(256 / 2 - 16);
+    expect(at(field(t, 'extension offset'))).toBe(0);
     expect(at(field(t, 'tail'))).toBe(32);
 
     const frame = docTable(tables, 'layout', 'frame');
@@ -238,6 +240,10 @@ describe('docs/format.md: msgpack structure table', () => {
     ch.send({ x: 1, y: 'a' });
     expect(ch.recv()).toEqual({ x: 1, y: 'a' });
     const r = ch.memory;
+    const header = new Int32Array(r.buffer, r.byteOffset, 16);
+    expect(header[channelLayout.FLAGS]! & channelLayout.FLAG_STRUCTURES).toBe(channelLayout.FLAG_STRUCTURES);
+    expect(header[channelLayout.EXT_OFFSET]).toBe(Channel.HEADER_BYTES + 256);
+    expect(header[channelLayout.EXT_BYTES]).toBe(msgpackStructures.STRUCTURES_BYTES);
     const base = r.byteOffset + Channel.HEADER_BYTES + 256;
     expect(r.byteLength).toBe(Channel.HEADER_BYTES + 256 + msgpackStructures.STRUCTURES_BYTES);
     const dv = new DataView(r.buffer, base, msgpackStructures.STRUCTURES_BYTES);
