@@ -16,18 +16,24 @@ def versioned(kind: str, version: int) -> int:
     return int.from_bytes(bytes([0x53, b[0], b[1], version]), "little", signed=True)
 
 
-#: The tags Python writes when it creates an object: what the Node side on main writes. When
-#: main moves to the versioned scheme (defineTag(kind, name, version)), these three become
-#: versioned("mx", 1), versioned("ch", 2) and versioned("st", 1).
-MUTEX = four_chars("SKmx")
-CHANNEL = four_chars("SKch")
-STRUCTURES = four_chars("SKst")
+#: The tags Python writes when it creates an object: what the Node side writes (docs/format.md,
+#: "Type tags and layout versions": 'S', two kind letters, the kind's layout version).
+MUTEX = versioned("mx", 1)
+CHANNEL = versioned("ch", 2)  # channel/layout.py's TAG follows the layout version it creates
+STRUCTURES = versioned("st", 1)
 
 #: The tags Python accepts when it attaches (both schemes; the layout version decides the rest).
 MUTEX_TAGS = frozenset({four_chars("SKmx"), versioned("mx", 1)})
 CHANNEL_TAGS = {four_chars("SKch"): None, versioned("ch", 1): 1, versioned("ch", 2): 2}
 
 NAMES = {
+    versioned("mx", 1): "Mutex",
+    versioned("cv", 1): "Condition",
+    versioned("sm", 1): "Semaphore",
+    versioned("rw", 1): "RwLock",
+    versioned("br", 1): "Barrier",
+    versioned("lt", 1): "Latch",
+    versioned("ch", 2): "Channel",
     four_chars("SKmx"): "Mutex",
     four_chars("SKcv"): "Condition",
     four_chars("SKsm"): "Semaphore",

@@ -42,7 +42,6 @@ from .layout import (
     O_SPACE_SIGNAL,
     O_TAG,
     O_VERSION,
-    TAG,
     marks_bytes,
     max_message_for,
 )
@@ -79,7 +78,8 @@ def init(mem, offset: int, capacity: int, many_producers: bool, many_consumers: 
         # Marks start odd: "not released" for every position (positions are multiples of 16).
         at = offset + HEADER_BYTES + capacity
         mem.u8[at : at + marks_bytes(capacity)] = b"\x01\x00\x00\x00" * (capacity // 16)
-    mem.store(offset + O_TAG, TAG)
+    # The tag's byte 3 is the layout version written above (docs/format.md, "Type tags").
+    mem.store(offset + O_TAG, tags.versioned("ch", LAYOUT_VERSION))
 
 
 class Channel:

@@ -3,7 +3,7 @@
 
 | offset | field                                  | written by                                    |
 |--------|----------------------------------------|-----------------------------------------------|
-| 0      | tag 'SKch', version, capacity, flags,  | creator (read-only afterwards)                |
+| 0      | tag ('S' 'ch' v), version, capacity,   | creator (read-only afterwards)                |
 |        | max message; closed (20)               | close()                                       |
 | 128    | tail                                   | the producer ('one'): end of published frames |
 | 132    | reserve                                | producers ('many'): end of claimed room (CAS) |
@@ -33,7 +33,7 @@ A frame is a 16-byte header and its payload, padded to 16 bytes:
   word 3: token of the consumer that claimed it ('many' consumers), else 0
 """
 
-from ..tags import CHANNEL as TAG  # noqa: E402
+from ..tags import versioned  # noqa: E402
 
 #: Layout versions this package reads and writes (see the v2 notes below).
 VERSIONS = (1, 2)
@@ -42,6 +42,8 @@ VERSIONS = (1, 2)
 LAYOUT_VERSION = int(__import__("os").environ.get("SHMKIT_PY_CHANNEL_VERSION", "2"))
 if LAYOUT_VERSION not in VERSIONS:
     raise ValueError(f"SHMKIT_PY_CHANNEL_VERSION must be one of {VERSIONS}")
+#: The tag of the channels Python creates: its byte 3 is their layout version (docs/format.md).
+TAG = versioned("ch", LAYOUT_VERSION)
 
 O_TAG = 0
 O_VERSION = 4
@@ -72,7 +74,7 @@ FRAME_HEADER = 16
 FLAG_MANY_PRODUCERS = 1
 FLAG_MANY_CONSUMERS = 2
 #: A msgpack channel keeps the Node side's msgpack record structures table after the ring and
-#: marks (its own format: tag 'SKst', version 1, 32 slots, 7936 data bytes). Python's msgpack
+#: marks (its own format: tag 'S' 'st' 1, version 1, 32 slots, 7936 data bytes). Python's msgpack
 #: codec does not use it (it sends plain msgpack), but creates and sizes it, so Node can attach.
 FLAG_STRUCTURES = 4
 STRUCTURES_BYTES = 8192
