@@ -3,7 +3,7 @@
 
 | offset | field                                  | written by                                    |
 |--------|----------------------------------------|-----------------------------------------------|
-| 0      | tag ('S' 'ch' v), version, capacity,   | creator (read-only afterwards)                |
+| 0      | tag, version, capacity, flags,         | creator (read-only afterwards)                |
 |        | max message; closed (20)               | close()                                       |
 | 128    | tail                                   | the producer ('one'): end of published frames |
 | 132    | reserve                                | producers ('many'): end of claimed room (CAS) |
