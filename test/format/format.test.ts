@@ -14,7 +14,7 @@ import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/syn
 import { afterEach, describe, expect, it } from 'vitest';
 import * as channelLayout from '../../packages/channel/dist/layout.js';
 import * as msgpackStructures from '../../packages/channel/dist/msgpack-structures.js';
-import * as ringBufferModule from '../../packages/channel/dist/ring-buffer.js';
+import * as ringBufferLayout from '../../packages/channel/dist/ring-buffer-layout.js';
 import * as header from '../../packages/segment/dist/header.js';
 import * as segmentKinds from '../../packages/segment/dist/kinds.js';
 import * as structSchema from '../../packages/struct/dist/schema.js';
@@ -93,7 +93,7 @@ describe('docs/format.md: type tags', () => {
     BARRIER_TAG: barrier.BARRIER_TAG,
     LATCH_TAG: latch.LATCH_TAG,
     CHANNEL_TAG: channelLayout.CHANNEL_TAG,
-    RING_BUFFER_TAG: ringBufferModule.RING_BUFFER_TAG,
+    RING_BUFFER_TAG: ringBufferLayout.RING_BUFFER_TAG,
     STRUCTURES_TAG: msgpackStructures.STRUCTURES_TAG,
   };
 
@@ -206,89 +206,34 @@ describe('docs/format.md: channel', () => {
 });
 
 describe('docs/format.md: RingBuffer', () => {
-  it('keeps its indices, tag, element type and storage where the table says', () => {
-    const t = docTable(tables, 'layout', 'ring-buffer');
+  const t = docTable(tables, 'layout', 'ring-buffer');
+
+  it('pins every header word and constant of packages/channel/src/ring-buffer-layout.ts', () => {
+    const constants = docTable(tables, 'constants', 'ring-buffer');
+    expectOffsets(t, ringBufferLayout);
+    expectConstants(constants, ringBufferLayout);
+    expectAllDocumented(
+      ringBufferLayout,
+      [t, constants, tagsTable],
+      'packages/channel/src/ring-buffer-layout.ts',
+    );
+  });
+
+  it('keeps its tag, version, indices, element type and storage where the table says', () => {
     const sab = RingBuffer.getStorageForCapacity(7, Float32Array);
     const rb = new RingBuffer(sab, Float32Array);
     expect(rb.push(new Float32Array([1.5, 2.5, 3.5]))).toBe(3);
     const dv = new DataView(sab);
     const word = (prefix: string): number => dv.getInt32(num(field(t, prefix).offset!), true);
-    expect(word('write index')).toBe(3);
-    expect(word('read index')).toBe(0);
-    expect(word('tag') >>> 0).toBe(ringBufferModule.RING_BUFFER_TAG >>> 0);
+    expect(word('tag') >>> 0).toBe(ringBufferLayout.RING_BUFFER_TAG >>> 0);
+    expect(word('layout version')).toBe(ringBufferLayout.RING_BUFFER_LAYOUT_VERSION);
+    expect(word('slots')).toBe(8);
     expect(word('element type')).toBe(8); // Float32Array, 8th in the documented list
+    expect(word('write word') & ringBufferLayout.INDEX_MASK).toBe(3);
+    expect(word('read word') & ringBufferLayout.INDEX_MASK).toBe(0);
     const storage = num(field(t, 'storage').offset!);
     expect(sab.byteLength).toBe(storage + 8 * Float32Array.BYTES_PER_ELEMENT);
     expect([...new Float32Array(sab, storage, 3)]).toEqual([1.5, 2.5, 3.5]);
-  });
-});
-
-describe('docs/format.md: msgpack structure table', () => {
-  const t = docTable(tables, 'layout', 'msgpack-structures');
-
-  it('pins the table size and slot count, and fills the table where the layout says', () => {
-    const constants = docTable(tables, 'constants', 'msgpack-structures');
-    expectConstants(constants, msgpackStructures);
-    expectAllDocumented(
-      msgpackStructures,
-      [t, constants, tagsTable],
-      'packages/channel/src/msgpack-structures.ts',
-    );
-    expectTiles(t, msgpackStructures.STRUCTURES_BYTES);
-
-    const ch = new Channel<{ x: number; y: string }>({ capacity: 256, codec: 'msgpack' });
-    ch.send({ x: 1, y: 'a' });
-    expect(ch.recv()).toEqual({ x: 1, y: 'a' });
-    const r = ch.memory;
-    const header = new Int32Array(r.buffer, r.byteOffset, 16);
-    expect(header[channelLayout.FLAGS]! & channelLayout.FLAG_STRUCTURES).toBe(channelLayout.FLAG_STRUCTURES);
-    expect(header[channelLayout.EXT_OFFSET]).toBe(Channel.HEADER_BYTES + 256);
-    expect(header[channelLayout.EXT_BYTES]).toBe(msgpackStructures.STRUCTURES_BYTES);
-    const base = r.byteOffset + Channel.HEADER_BYTES + 256;
-    expect(r.byteLength).toBe(Channel.HEADER_BYTES + 256 + msgpackStructures.STRUCTURES_BYTES);
-    const dv = new DataView(r.buffer, base, msgpackStructures.STRUCTURES_BYTES);
-    const word = (prefix: string): number => dv.getInt32(num(field(t, prefix).offset!), true);
-    expect(word('tag')).toBe(msgpackStructures.STRUCTURES_TAG);
-    expect(word('layout version')).toBe(tagVersion(msgpackStructures.STRUCTURES_TAG));
-    expect(word('slots')).toBe(msgpackStructures.STRUCTURE_SLOTS);
-    expect(word('data bytes')).toBe(num(field(t, 'data:').size!));
-    const bump = word('bump');
-    expect(bump > 0 && bump % 8 === 0).toBe(true);
-    // Slot 0 names the record of { x, y }: offset / 8 + 1, inside what the bump handed out.
-    const ref = word('slot[0..31]');
-    expect(ref >= 1 && (ref - 1) * 8 < bump).toBe(true);
-    const record = num(field(t, 'data:').offset!) + (ref - 1) * 8;
-    const payload = dv.getUint32(record, true);
-    const keys = dv.getUint16(record + 8, true);
-    expect(keys).toBe(2);
-    const k0 = dv.getUint16(record + 10, true);
-    expect(String.fromCharCode(dv.getUint8(record + 12))).toBe('x');
-    expect(k0).toBe(1);
-    expect(payload).toBe(2 + 2 * (2 + 1));
-  });
-});
-
-describe('docs/format.md: structs', () => {
-  it('pins the size of every scalar type', () => {
-    expectConstants(docTable(tables, 'constants', 'struct-types'), structSchema);
-  });
-
-  it('lays out the documented example at the documented offsets, with its layout text and hash', () => {
-    const t = docTable(tables, 'layout', 'struct-example');
-    const S = struct({ a: 'u8', b: 'f64', c: 'utf8:3', d: 'i16[2]' });
-    expect(S.byteLength).toBe(num(t.attrs.size!));
-    expectTiles(t, S.byteLength);
-    for (const f of S.fields) {
-      const row = field(t, `${f.name}:`);
-      expect([f.offset, f.size], f.name).toEqual([num(row.offset!), num(row.size!)]);
-      expect(row.field, f.name).toBe(`${f.name}: ${f.typeText}`);
-    }
-    const text = 'a:u8@0;b:f64@8;c:utf8:3@16;d:i16[2]@20;#24/8';
-    expect(S.layoutText).toBe(text);
-    expect(readFileSync(FORMAT_DOC, 'utf8')).toContain(`\`${text}\``);
-    let h = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    expect(S.layoutHash >>> 0).toBe(h >>> 0);
   });
 });
 

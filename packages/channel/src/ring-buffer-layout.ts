@@ -65,15 +65,8 @@ export const ELEMENT_TYPES: readonly TypedArrayConstructor[] = [
 
 /** Bumped on any change to the words below; a buffer with another version is INCOMPATIBLE. */
 export const RING_BUFFER_LAYOUT_VERSION = 1;
-/**
- * The tag: bytes 'S', 'r', 'b', layout version (0x01627253 for version 1), the shape of every
- * shmkit tag (docs/format.md, "tags"). Merge note: with core's defineTag(kind, name, version)
- * this is defineTag('rb', 'RingBuffer', RING_BUFFER_LAYOUT_VERSION), the same value.
- */
-export const RING_BUFFER_TAG = defineTag(
-  `Srb${String.fromCharCode(RING_BUFFER_LAYOUT_VERSION)}`,
-  'RingBuffer',
-);
+/** The tag: bytes 'S', 'r', 'b', layout version (0x01627253 for version 1): docs/format.md, "Type tags". */
+export const RING_BUFFER_TAG = defineTag('rb', 'RingBuffer', RING_BUFFER_LAYOUT_VERSION);
 
 // Word indices (Int32Array over byte 0).
 export const TAG_WORD = 0;
