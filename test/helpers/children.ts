@@ -20,18 +20,20 @@ export interface Child {
 const children = new Set<ChildProcess>();
 
 /**
- * Runs `script` (a plain-JavaScript fixture in the folder `fixtures`) in a new Node process with
- * `args`, extra Node options and environment; it is killed by {@link killChildren} if a test
- * leaves it running.
+ * Runs `script` (a fixture in the folder `fixtures`) in a new process with `args`, extra
+ * interpreter options and environment: a Node process unless `command` names another interpreter
+ * (python3). It is killed by {@link killChildren} if a test leaves it running. `waitMs` is the
+ * default bound of `line()` and `exited()`.
  */
 export function spawnFixture(
   fixtures: URL,
   script: string,
   args: readonly (string | number)[],
-  o: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+  o: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv; command?: string; waitMs?: number } = {},
 ): Child {
+  const waitMs = o.waitMs ?? 20_000;
   const proc = spawn(
-    process.execPath,
+    o.command ?? process.execPath,
     [...(o.nodeArgs ?? []), new URL(script, fixtures).pathname, ...args.map(String)],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } },
   );
@@ -66,7 +68,7 @@ export function spawnFixture(
   );
   return {
     proc,
-    line(timeoutMs = 20_000) {
+    line(timeoutMs = waitMs) {
       return bounded(
         new Promise<string>((resolve, reject) => {
           const check = (): void => {
@@ -85,7 +87,7 @@ export function spawnFixture(
         `a line from ${script} ${args.join(' ')}`,
       );
     },
-    exited(timeoutMs = 20_000) {
+    exited(timeoutMs = waitMs) {
       return bounded(exit, timeoutMs, `exit of ${script} ${args.join(' ')}`);
     },
   };
