@@ -35,6 +35,14 @@ export {
   TAG_INDEX,
   tagMismatch,
 } from './shared-object.js';
+export { type PrimitiveClass, SharedPrimitive } from './shared-primitive.js';
 export { validateInteger } from './validate.js';
-export { runAsync, runBlocking, type Sleep, type WaitStep, type WaitSteps } from './wait-steps.js';
+export {
+  runAsync,
+  runBlocking,
+  type Sleep,
+  type WaitStep,
+  type WaitSteps,
+  waitStepsAsync,
+} from './wait-steps.js';
 export type { MemoryKindName, Waiter, WaiterKind, WaitResult } from './waiter.js';

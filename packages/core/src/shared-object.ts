@@ -1,7 +1,9 @@
+import type { AsyncWaitOptions, Deadline } from './deadline.js';
 import { invalidArgument, ShmkitError } from './errors.js';
 import type { Identity } from './identity.js';
 import { TAG_KIND_MASK, tagName, tagVersion } from './layout.js';
 import { Region } from './region.js';
+import { runBlocking, type WaitSteps, waitStepsAsync } from './wait-steps.js';
 import type { MemoryKindName, Waiter } from './waiter.js';
 
 /**
@@ -61,6 +63,23 @@ export abstract class SharedObject {
   /** The memory this object lives in. */
   get memory(): Region {
     return this.region;
+  }
+
+  /** Runs `steps` to the end, sleeping on this object's words with its waiter (blocking). */
+  protected runSteps<T>(steps: WaitSteps<T>): T {
+    return runBlocking(steps, this.waiter, this.i32);
+  }
+
+  /**
+   * The async entry of a wait on this object's words: {@link waitStepsAsync} with its waiter.
+   * Validates `o`, builds the steps for its deadline, rejects with ABORTED if the signal has
+   * fired, then awaits them.
+   */
+  protected runStepsAsync<T>(
+    o: AsyncWaitOptions | undefined,
+    build: (deadline: Deadline) => WaitSteps<T>,
+  ): Promise<T> {
+    return waitStepsAsync(this.waiter, this.i32, o, build);
   }
 }
 

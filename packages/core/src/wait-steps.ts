@@ -1,3 +1,4 @@
+import { type AsyncWaitOptions, Deadline, throwIfAborted, validateAsyncOptions } from './deadline.js';
 import type { Waiter, WaitResult } from './waiter.js';
 
 /**
@@ -51,4 +52,29 @@ export async function runAsync<T>(
     r = steps.next(result);
   }
   return r.value;
+}
+
+/**
+ * The async entry of a wait written as steps, in the order every async method keeps: validates
+ * `o` (INVALID_ARGUMENT), builds the steps for its deadline (the caller checks its own arguments
+ * there), rejects with ABORTED if the signal has already fired, then runs them with
+ * {@link runAsync}. Any of these failures is a rejection, never a synchronous throw.
+ *
+ * @example
+ * ```ts fragment
+ * acquireAsync(o?: AcquireOptions & AsyncWaitOptions): Promise<void> {
+ *   return waitStepsAsync(this.waiter, this.i32, o, (d) => this.acquireSteps(this.validCount(o?.count), d));
+ * }
+ * ```
+ */
+export async function waitStepsAsync<T>(
+  waiter: Waiter,
+  i32: Int32Array,
+  o: AsyncWaitOptions | undefined,
+  build: (deadline: Deadline) => WaitSteps<T>,
+): Promise<T> {
+  const { timeout, signal } = validateAsyncOptions(o);
+  const steps = build(new Deadline(timeout));
+  throwIfAborted(signal);
+  return runAsync(steps, waiter, i32, signal);
 }

@@ -15,20 +15,11 @@
  */
 import {
   type AsyncWaitOptions,
-  attach,
-  bindNew,
   Deadline,
   defineTag,
-  type Handle,
-  publishTag,
   type Region,
-  regionFromHandle,
-  runAsync,
-  runBlocking,
-  SharedObject,
-  throwIfAborted,
+  SharedPrimitive,
   timeoutError,
-  validateAsyncOptions,
   validateInteger,
   validateWaitOptions,
   type WaitOptions,
@@ -37,7 +28,6 @@ import {
 
 /** Barrier's type tag: kind 'br', layout version 1 (bump it with any change to the table above). */
 export const BARRIER_TAG = defineTag('br', 'Barrier', 1);
-const TAG = BARRIER_TAG;
 export const PARTIES = 1;
 export const STATE = 2;
 export const GENERATION = 3;
@@ -54,30 +44,19 @@ export const COUNT = 0xffff;
  * for (const step of steps) { compute(step); if (b.wait()) mergeResults(); }
  * ```
  */
-export class Barrier extends SharedObject {
+export class Barrier extends SharedPrimitive {
   static readonly SIZE = 16;
+  /** The type tag in word 0, checked by from/attach (docs/format.md, "Type tags and layout versions"). */
+  static readonly TAG = BARRIER_TAG;
 
   /** @param parties threads that meet each generation, 1..65535 */
   constructor(parties: number, o?: { region?: Region }) {
     validateInteger(parties, 'parties', 1, COUNT);
-    super();
-    const region = bindNew(this, Barrier.SIZE, o?.region);
+    super(o?.region);
     Atomics.store(this.i32, PARTIES, parties);
     Atomics.store(this.i32, STATE, 0);
     Atomics.store(this.i32, GENERATION, 0);
-    publishTag(region, TAG);
-  }
-
-  static from(handle: Handle): Barrier {
-    return Barrier.attach(regionFromHandle(handle, 'Barrier'));
-  }
-
-  static attach(region: Region): Barrier {
-    return attach(Barrier, region, TAG, Barrier.SIZE, 'Barrier');
-  }
-
-  protected get typeName(): string {
-    return 'Barrier';
+    this.publish();
   }
 
   get parties(): number {
@@ -92,13 +71,12 @@ export class Barrier extends SharedObject {
   /** Blocks until all parties arrived; true for exactly one of them per generation. */
   wait(o?: WaitOptions): boolean {
     const timeout = validateWaitOptions(o);
-    return runBlocking(this.waitSteps(new Deadline(timeout)), this.waiter, this.i32);
+    return this.runSteps(this.waitSteps(new Deadline(timeout)));
   }
 
-  async waitAsync(o?: AsyncWaitOptions): Promise<boolean> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    throwIfAborted(signal);
-    return runAsync(this.waitSteps(new Deadline(timeout)), this.waiter, this.i32, signal);
+  /** The async form of {@link wait}. */
+  waitAsync(o?: AsyncWaitOptions): Promise<boolean> {
+    return this.runStepsAsync(o, (deadline) => this.waitSteps(deadline));
   }
 
   private *waitSteps(deadline: Deadline): WaitSteps<boolean> {

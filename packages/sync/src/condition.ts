@@ -15,16 +15,11 @@
  */
 import {
   type AsyncWaitOptions,
-  attach,
-  bindNew,
   Deadline,
   defineTag,
-  type Handle,
   invalidArgument,
-  publishTag,
   type Region,
-  regionFromHandle,
-  SharedObject,
+  SharedPrimitive,
   ShmkitError,
   validateAsyncOptions,
   validateWaitOptions,
@@ -34,7 +29,6 @@ import { Mutex } from './mutex.js';
 
 /** Condition's type tag: kind 'cv', layout version 1 (bump it with any change to the table above). */
 export const CONDITION_TAG = defineTag('cv', 'Condition', 1);
-const TAG = CONDITION_TAG;
 export const SEQ = 1;
 export const WAITERS = 2;
 
@@ -50,27 +44,16 @@ export const WAITERS = 2;
  * const x = queue.shift(); m.unlock();
  * ```
  */
-export class Condition extends SharedObject {
+export class Condition extends SharedPrimitive {
   static readonly SIZE = 16;
+  /** The type tag in word 0, checked by from/attach (docs/format.md, "Type tags and layout versions"). */
+  static readonly TAG = CONDITION_TAG;
 
   constructor(o?: { region?: Region }) {
-    super();
-    const region = bindNew(this, Condition.SIZE, o?.region);
+    super(o?.region);
     Atomics.store(this.i32, SEQ, 0);
     Atomics.store(this.i32, WAITERS, 0);
-    publishTag(region, TAG);
-  }
-
-  static from(handle: Handle): Condition {
-    return Condition.attach(regionFromHandle(handle, 'Condition'));
-  }
-
-  static attach(region: Region): Condition {
-    return attach(Condition, region, TAG, Condition.SIZE, 'Condition');
-  }
-
-  protected get typeName(): string {
-    return 'Condition';
+    this.publish();
   }
 
   /**

@@ -12,21 +12,12 @@
  */
 import {
   type AsyncWaitOptions,
-  attach,
-  bindNew,
   Deadline,
   defineTag,
-  type Handle,
   invalidArgument,
-  publishTag,
   type Region,
-  regionFromHandle,
-  runAsync,
-  runBlocking,
-  SharedObject,
-  throwIfAborted,
+  SharedPrimitive,
   timeoutError,
-  validateAsyncOptions,
   validateInteger,
   validateWaitOptions,
   type WaitOptions,
@@ -35,7 +26,6 @@ import {
 
 /** Latch's type tag: kind 'lt', layout version 1 (bump it with any change to the table above). */
 export const LATCH_TAG = defineTag('lt', 'Latch', 1);
-const TAG = LATCH_TAG;
 export const COUNT = 1;
 
 /**
@@ -48,27 +38,16 @@ export const COUNT = 1;
  * await ready.waitAsync({ timeout: 5000 });
  * ```
  */
-export class Latch extends SharedObject {
+export class Latch extends SharedPrimitive {
   static readonly SIZE = 8;
+  /** The type tag in word 0, checked by from/attach (docs/format.md, "Type tags and layout versions"). */
+  static readonly TAG = LATCH_TAG;
 
   constructor(count: number, o?: { region?: Region }) {
     validateInteger(count, 'count', 0, 0x7fffffff);
-    super();
-    const region = bindNew(this, Latch.SIZE, o?.region);
+    super(o?.region);
     Atomics.store(this.i32, COUNT, count);
-    publishTag(region, TAG);
-  }
-
-  static from(handle: Handle): Latch {
-    return Latch.attach(regionFromHandle(handle, 'Latch'));
-  }
-
-  static attach(region: Region): Latch {
-    return attach(Latch, region, TAG, Latch.SIZE, 'Latch');
-  }
-
-  protected get typeName(): string {
-    return 'Latch';
+    this.publish();
   }
 
   /** Counts still missing (a snapshot). */
@@ -94,7 +73,7 @@ export class Latch extends SharedObject {
   wait(o?: WaitOptions): void {
     const timeout = validateWaitOptions(o);
     if (Atomics.load(this.i32, COUNT) === 0) return;
-    runBlocking(this.waitSteps(new Deadline(timeout)), this.waiter, this.i32);
+    this.runSteps(this.waitSteps(new Deadline(timeout)));
   }
 
   /** Whether the count is zero now; never blocks. */
@@ -102,11 +81,9 @@ export class Latch extends SharedObject {
     return Atomics.load(this.i32, COUNT) === 0;
   }
 
-  async waitAsync(o?: AsyncWaitOptions): Promise<void> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    throwIfAborted(signal);
-    if (Atomics.load(this.i32, COUNT) === 0) return;
-    await runAsync(this.waitSteps(new Deadline(timeout)), this.waiter, this.i32, signal);
+  /** The async form of {@link wait}. */
+  waitAsync(o?: AsyncWaitOptions): Promise<void> {
+    return this.runStepsAsync(o, (deadline) => this.waitSteps(deadline));
   }
 
   private *waitSteps(deadline: Deadline): WaitSteps<void> {

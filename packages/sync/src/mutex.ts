@@ -15,24 +15,16 @@
  */
 import {
   type AsyncWaitOptions,
-  attach,
-  bindNew,
   Deadline,
   defineTag,
   FAILPOINT,
   failpoint,
-  type Handle,
   invalidArgument,
-  publishTag,
   type Region,
-  regionFromHandle,
-  runAsync,
-  runBlocking,
-  SharedObject,
+  SharedPrimitive,
   ShmkitError,
   TOKEN_MASK,
   timeoutError,
-  validateAsyncOptions,
   validateWaitOptions,
   type WaitOptions,
   type WaitSteps,
@@ -41,7 +33,6 @@ import { Guard } from './guard.js';
 
 /** Mutex's type tag: kind 'mx', layout version 1 (bump it with any change to the table above). */
 export const MUTEX_TAG = defineTag('mx', 'Mutex', 1);
-const TAG = MUTEX_TAG;
 export const STATE = 1;
 export const WAITERS = 0x40000000;
 export const INCONSISTENT = 0x20000000;
@@ -71,29 +62,16 @@ export interface MutexOptions {
  * { using _ = m.acquire(); counter[0]++; } // unlocked at the end of the block
  * ```
  */
-export class Mutex extends SharedObject {
+export class Mutex extends SharedPrimitive {
   /** Bytes a Mutex occupies in a region. */
   static readonly SIZE = 8;
+  /** The type tag in word 0, checked by from/attach (docs/format.md, "Type tags and layout versions"). */
+  static readonly TAG = MUTEX_TAG;
 
   constructor(o?: MutexOptions) {
-    super();
-    const region = bindNew(this, Mutex.SIZE, o?.region);
+    super(o?.region);
     Atomics.store(this.i32, STATE, 0);
-    publishTag(region, TAG);
-  }
-
-  /** Re-attaches, in this thread, to the mutex behind `handle`. */
-  static from(handle: Handle): Mutex {
-    return Mutex.attach(regionFromHandle(handle, 'Mutex'));
-  }
-
-  /** Attaches to a mutex already initialized in `region`. */
-  static attach(region: Region): Mutex {
-    return attach(Mutex, region, TAG, Mutex.SIZE, 'Mutex');
-  }
-
-  protected get typeName(): string {
-    return 'Mutex';
+    this.publish();
   }
 
   /**
@@ -114,7 +92,7 @@ export class Mutex extends SharedObject {
     if (c !== NOT_RECOVERABLE && (c & TOKEN_MASK) === me) {
       throw new ShmkitError('DEADLOCK', 'lock() by the thread that already holds this mutex');
     }
-    if (!this.spin(me)) runBlocking(this.lockSteps(me, new Deadline(timeout)), this.waiter, this.i32);
+    if (!this.spin(me)) this.runSteps(this.lockSteps(me, new Deadline(timeout)));
     if (FAILPOINT !== undefined) failpoint('mutex.after-lock');
   }
 
@@ -133,12 +111,7 @@ export class Mutex extends SharedObject {
    * same thread holds, and any of them may unlock it.
    */
   async lockAsync(o?: AsyncWaitOptions): Promise<void> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    const me = this.identity.self();
-    if (signal?.aborted) throw new ShmkitError('ABORTED', 'the wait was aborted', { cause: signal.reason });
-    if (Atomics.compareExchange(this.i32, STATE, 0, me) !== 0) {
-      await runAsync(this.lockSteps(me, new Deadline(timeout)), this.waiter, this.i32, signal);
-    }
+    await this.runStepsAsync(o, (deadline) => this.lockSteps(this.identity.self(), deadline));
     if (FAILPOINT !== undefined) failpoint('mutex.after-lock');
   }
 
@@ -250,6 +223,9 @@ export class Mutex extends SharedObject {
   }
 
   private *lockSteps(me: number, deadline: Deadline): WaitSteps<void> {
+    // First the uncontended attempt, as lock() makes it: no WAITERS bit, nobody sleeps for us yet.
+    // acquire: pairs with the exchange in unlock().
+    if (Atomics.compareExchange(this.i32, STATE, 0, me) === 0) return;
     const slice = this.identity.livenessSliceMs;
     for (;;) {
       let c = Atomics.load(this.i32, STATE);

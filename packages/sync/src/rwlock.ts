@@ -24,21 +24,12 @@
  */
 import {
   type AsyncWaitOptions,
-  attach,
-  bindNew,
   Deadline,
   defineTag,
-  type Handle,
-  publishTag,
   type Region,
-  regionFromHandle,
-  runAsync,
-  runBlocking,
-  SharedObject,
+  SharedPrimitive,
   ShmkitError,
-  throwIfAborted,
   timeoutError,
-  validateAsyncOptions,
   validateWaitOptions,
   type WaitOptions,
   type WaitSteps,
@@ -47,7 +38,6 @@ import { Guard } from './guard.js';
 
 /** RwLock's type tag: kind 'rw', layout version 1 (bump it with any change to the table above). */
 export const RWLOCK_TAG = defineTag('rw', 'RwLock', 1);
-const TAG = RWLOCK_TAG;
 export const STATE = 1;
 export const WRITERS_WAITING = 2;
 export const WRITER_TOKEN = 3;
@@ -71,26 +61,15 @@ export const READERS = 0x3fffffff;
  * rw.write(() => { table[3] = 7; });
  * ```
  */
-export class RwLock extends SharedObject {
+export class RwLock extends SharedPrimitive {
   static readonly SIZE = 32;
+  /** The type tag in word 0, checked by from/attach (docs/format.md, "Type tags and layout versions"). */
+  static readonly TAG = RWLOCK_TAG;
 
   constructor(o?: { region?: Region }) {
-    super();
-    const region = bindNew(this, RwLock.SIZE, o?.region);
+    super(o?.region);
     for (let i = 1; i < 8; i++) Atomics.store(this.i32, i, 0);
-    publishTag(region, TAG);
-  }
-
-  static from(handle: Handle): RwLock {
-    return RwLock.attach(regionFromHandle(handle, 'RwLock'));
-  }
-
-  static attach(region: Region): RwLock {
-    return attach(RwLock, region, TAG, RwLock.SIZE, 'RwLock');
-  }
-
-  protected get typeName(): string {
-    return 'RwLock';
+    this.publish();
   }
 
   /** Blocks until the calling thread shares the lock with other readers. */
@@ -98,7 +77,7 @@ export class RwLock extends SharedObject {
     const timeout = validateWaitOptions(o);
     if (this.tryReadLock()) return;
     this.checkNotWriter();
-    runBlocking(this.readSteps(new Deadline(timeout)), this.waiter, this.i32);
+    this.runSteps(this.readSteps(new Deadline(timeout)));
   }
 
   /** Takes a read lock if no writer holds or waits for the lock; never blocks. */
@@ -111,11 +90,9 @@ export class RwLock extends SharedObject {
     }
   }
 
-  async readLockAsync(o?: AsyncWaitOptions): Promise<void> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    throwIfAborted(signal);
-    if (this.tryReadLock()) return;
-    await runAsync(this.readSteps(new Deadline(timeout)), this.waiter, this.i32, signal);
+  /** The async form of {@link readLock}. */
+  readLockAsync(o?: AsyncWaitOptions): Promise<void> {
+    return this.runStepsAsync(o, (deadline) => this.readSteps(deadline));
   }
 
   /** Releases a read lock. NOT_OWNER when no reader holds the lock. */
@@ -135,7 +112,7 @@ export class RwLock extends SharedObject {
     const me = this.identity.self();
     if (this.tryWriteLock()) return;
     this.checkNotWriter();
-    runBlocking(this.writeSteps(me, new Deadline(timeout)), this.waiter, this.i32);
+    this.runSteps(this.writeSteps(me, new Deadline(timeout)));
   }
 
   /** Takes the write lock if nobody holds the lock; never blocks. */
@@ -145,16 +122,9 @@ export class RwLock extends SharedObject {
     return true;
   }
 
-  async writeLockAsync(o?: AsyncWaitOptions): Promise<void> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    throwIfAborted(signal);
-    if (this.tryWriteLock()) return;
-    await runAsync(
-      this.writeSteps(this.identity.self(), new Deadline(timeout)),
-      this.waiter,
-      this.i32,
-      signal,
-    );
+  /** The async form of {@link writeLock}. */
+  writeLockAsync(o?: AsyncWaitOptions): Promise<void> {
+    return this.runStepsAsync(o, (deadline) => this.writeSteps(this.identity.self(), deadline));
   }
 
   /** Releases the write lock. NOT_OWNER unless the calling thread holds it. */
@@ -257,6 +227,8 @@ export class RwLock extends SharedObject {
   }
 
   private *writeSteps(me: number, deadline: Deadline): WaitSteps<void> {
+    // Uncontended first, before counting ourselves as waiting (which would hold readers back).
+    if (this.tryWriteLock()) return;
     Atomics.add(this.i32, WRITERS_WAITING, 1);
     let acquired = false;
     try {

@@ -16,21 +16,12 @@
  */
 import {
   type AsyncWaitOptions,
-  attach,
-  bindNew,
   Deadline,
   defineTag,
-  type Handle,
   invalidArgument,
-  publishTag,
   type Region,
-  regionFromHandle,
-  runAsync,
-  runBlocking,
-  SharedObject,
-  throwIfAborted,
+  SharedPrimitive,
   timeoutError,
-  validateAsyncOptions,
   validateInteger,
   validateWaitOptions,
   type WaitOptions,
@@ -40,7 +31,6 @@ import { Guard } from './guard.js';
 
 /** Semaphore's type tag: kind 'sm', layout version 1 (bump it with any change to the table above). */
 export const SEMAPHORE_TAG = defineTag('sm', 'Semaphore', 1);
-const TAG = SEMAPHORE_TAG;
 export const VALUE = 1;
 export const WAITERS = 2;
 export const MAX = 3;
@@ -63,8 +53,10 @@ export interface AcquireOptions extends WaitOptions {
  * try { doWork(); } finally { slots.release(); }
  * ```
  */
-export class Semaphore extends SharedObject {
+export class Semaphore extends SharedPrimitive {
   static readonly SIZE = 16;
+  /** The type tag in word 0, checked by from/attach (docs/format.md, "Type tags and layout versions"). */
+  static readonly TAG = SEMAPHORE_TAG;
 
   /**
    * @param initial permits available now (0..max)
@@ -73,24 +65,11 @@ export class Semaphore extends SharedObject {
   constructor(initial: number, o?: { max?: number; region?: Region }) {
     const max = validateInteger(o?.max ?? INT32_MAX, 'max', 1, INT32_MAX);
     validateInteger(initial, 'initial', 0, max);
-    super();
-    const region = bindNew(this, Semaphore.SIZE, o?.region);
+    super(o?.region);
     Atomics.store(this.i32, VALUE, initial);
     Atomics.store(this.i32, WAITERS, 0);
     Atomics.store(this.i32, MAX, max);
-    publishTag(region, TAG);
-  }
-
-  static from(handle: Handle): Semaphore {
-    return Semaphore.attach(regionFromHandle(handle, 'Semaphore'));
-  }
-
-  static attach(region: Region): Semaphore {
-    return attach(Semaphore, region, TAG, Semaphore.SIZE, 'Semaphore');
-  }
-
-  protected get typeName(): string {
-    return 'Semaphore';
+    this.publish();
   }
 
   /** Permits available now (a snapshot). */
@@ -108,7 +87,7 @@ export class Semaphore extends SharedObject {
     const timeout = validateWaitOptions(o);
     const count = this.validCount(o?.count);
     if (this.take(count)) return;
-    runBlocking(this.acquireSteps(count, new Deadline(timeout)), this.waiter, this.i32);
+    this.runSteps(this.acquireSteps(count, new Deadline(timeout)));
   }
 
   /** Takes `count` permits if they are all available now; never blocks. */
@@ -117,12 +96,8 @@ export class Semaphore extends SharedObject {
   }
 
   /** The async form of {@link acquire}. */
-  async acquireAsync(o?: AcquireOptions & AsyncWaitOptions): Promise<void> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    const count = this.validCount(o?.count);
-    throwIfAborted(signal);
-    if (this.take(count)) return;
-    await runAsync(this.acquireSteps(count, new Deadline(timeout)), this.waiter, this.i32, signal);
+  acquireAsync(o?: AcquireOptions & AsyncWaitOptions): Promise<void> {
+    return this.runStepsAsync(o, (deadline) => this.acquireSteps(this.validCount(o?.count), deadline));
   }
 
   /** Returns `count` permits (default 1). INVALID_ARGUMENT if that would exceed `max`. */
