@@ -71,6 +71,21 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Resolves once `condition()` holds, checking every 5 ms without blocking the event loop; rejects
+ * naming `what` when it still does not after `ms`. For waiting on what workers report in shared
+ * words.
+ */
+export function until(condition: () => boolean, what: string, ms = 20_000): Promise<void> {
+  return withTimeout(
+    (async () => {
+      while (!condition()) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    ms,
+    what,
+  );
+}
+
 /** Sleeps without spinning; for holding a lock a moment inside a worker (not for synchronization). */
 export function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

@@ -38,6 +38,7 @@ export {
 export { type PrimitiveClass, SharedPrimitive } from './shared-primitive.js';
 export { validateInteger } from './validate.js';
 export {
+  countedSleep,
   runAsync,
   runBlocking,
   type Sleep,

@@ -1,4 +1,10 @@
-import { type AsyncWaitOptions, Deadline, throwIfAborted, validateAsyncOptions } from './deadline.js';
+import {
+  type AsyncWaitOptions,
+  Deadline,
+  throwIfAborted,
+  timeoutError,
+  validateAsyncOptions,
+} from './deadline.js';
 import type { Waiter, WaitResult } from './waiter.js';
 
 /**
@@ -21,6 +27,41 @@ export type Sleep = WaitStep;
  * abort is delivered with `throw()` at the yield, so its `finally` blocks undo waiter counts.
  */
 export type WaitSteps<T> = Generator<WaitStep, T, WaitResult>;
+
+/**
+ * One sleep on word `index` while it still equals `expected`, counted in word `sleepers` for as
+ * long as it lasts, so that a waker may skip the notify (a system call for futex memory) while
+ * that count is 0. The count is taken back however the sleep ends: woken, timed out, or aborted
+ * (the abort is thrown in at the yield, so the `finally` runs). Throws TIMEOUT naming `what` once
+ * `deadline` has passed, instead of sleeping. Use it with `yield*`; returns the wait's result.
+ *
+ * The waker must change `index` before it reads `sleepers` (both sequentially consistent), so a
+ * sleeper counted too late for the waker to see still finds `index` changed and does not sleep.
+ *
+ * @example
+ * ```ts fragment
+ * const seq = Atomics.load(i32, READ_SEQ);        // before testing the condition
+ * if (this.tryReadLock()) return;
+ * yield* countedSleep(i32, READ_SLEEPERS, READ_SEQ, seq, deadline, 'RwLock readLock');
+ * ```
+ */
+export function* countedSleep(
+  i32: Int32Array,
+  sleepers: number,
+  index: number,
+  expected: number,
+  deadline: Deadline,
+  what: string,
+): WaitSteps<WaitResult> {
+  const timeout = deadline.remaining();
+  if (timeout === 0) throw timeoutError(what, deadline.timeout);
+  Atomics.add(i32, sleepers, 1);
+  try {
+    return yield { index, expected, timeout };
+  } finally {
+    Atomics.sub(i32, sleepers, 1);
+  }
+}
 
 /** Runs `steps`, sleeping with `waiter.wait`. */
 export function runBlocking<T>(steps: WaitSteps<T>, waiter: Waiter, i32: Int32Array): T {

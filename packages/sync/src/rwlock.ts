@@ -24,12 +24,12 @@
  */
 import {
   type AsyncWaitOptions,
+  countedSleep,
   Deadline,
   defineTag,
   type Region,
   SharedPrimitive,
   ShmkitError,
-  timeoutError,
   validateWaitOptions,
   type WaitOptions,
   type WaitSteps,
@@ -215,14 +215,7 @@ export class RwLock extends SharedPrimitive {
       // Read the seq before testing: any change that could admit us bumps it afterwards.
       const seq = Atomics.load(this.i32, READ_SEQ);
       if (this.tryReadLock()) return;
-      const left = deadline.remaining();
-      if (left === 0) throw timeoutError('RwLock readLock', deadline.timeout);
-      Atomics.add(this.i32, READ_SLEEPERS, 1);
-      try {
-        yield { index: READ_SEQ, expected: seq, timeout: left };
-      } finally {
-        Atomics.sub(this.i32, READ_SLEEPERS, 1);
-      }
+      yield* countedSleep(this.i32, READ_SLEEPERS, READ_SEQ, seq, deadline, 'RwLock readLock');
     }
   }
 
@@ -239,14 +232,7 @@ export class RwLock extends SharedPrimitive {
           acquired = true;
           return;
         }
-        const left = deadline.remaining();
-        if (left === 0) throw timeoutError('RwLock writeLock', deadline.timeout);
-        Atomics.add(this.i32, WRITE_SLEEPERS, 1);
-        try {
-          yield { index: WRITE_SEQ, expected: seq, timeout: left };
-        } finally {
-          Atomics.sub(this.i32, WRITE_SLEEPERS, 1);
-        }
+        yield* countedSleep(this.i32, WRITE_SLEEPERS, WRITE_SEQ, seq, deadline, 'RwLock writeLock');
       }
     } finally {
       // Leaving without the lock (timeout, abort) must not keep readers out: the last waiting

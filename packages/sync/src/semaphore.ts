@@ -16,12 +16,12 @@
  */
 import {
   type AsyncWaitOptions,
+  countedSleep,
   Deadline,
   defineTag,
   invalidArgument,
   type Region,
   SharedPrimitive,
-  timeoutError,
   validateInteger,
   validateWaitOptions,
   type WaitOptions,
@@ -139,14 +139,7 @@ export class Semaphore extends SharedPrimitive {
         if (Atomics.compareExchange(this.i32, VALUE, v, v - count) === v) return;
         continue;
       }
-      const left = deadline.remaining();
-      if (left === 0) throw timeoutError('Semaphore acquire', deadline.timeout);
-      Atomics.add(this.i32, WAITERS, 1);
-      try {
-        yield { index: VALUE, expected: v, timeout: left };
-      } finally {
-        Atomics.sub(this.i32, WAITERS, 1);
-      }
+      yield* countedSleep(this.i32, WAITERS, VALUE, v, deadline, 'Semaphore acquire');
     }
   }
 }

@@ -2,7 +2,7 @@ import { pendingEventLoopHolds } from '@shmkit/core';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { describe, expect, it } from 'vitest';
 import { asyncCodeOf, codeOf } from '../../../test/helpers/errors.js';
-import { runWorkers, withTimeout } from '../../../test/helpers/workers.js';
+import { runWorkers, until, withTimeout } from '../../../test/helpers/workers.js';
 
 const worker = new URL('./fixtures/sync-worker.ts', import.meta.url);
 const sab = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(bytes);
@@ -84,13 +84,8 @@ describe('Semaphore', () => {
     const s = new Semaphore(3);
     const stats = new Int32Array(sab(12));
     const n = 100;
-    const jobs = Array.from({ length: 6 }, () => ({
-      task: 'semaphore-concurrency',
-      sem: s.handle,
-      stats: stats.buffer,
-      n,
-    }));
-    await runWorkers(worker, jobs, 120_000);
+    const job = { task: 'semaphore-concurrency', sem: s.handle, stats: stats.buffer, n };
+    await runWorkers(worker, Array(6).fill(job), 120_000);
     expect(stats[2]).toBe(6 * n);
     expect(stats[1]).toBe(3);
     expect(s.value).toBe(3);
@@ -132,20 +127,9 @@ describe('RwLock', () => {
   it('lets readers share and never lets a writer overlap anyone', async () => {
     const rw = new RwLock();
     const stats = new Int32Array(sab(24));
-    const readers = Array.from({ length: 3 }, () => ({
-      task: 'rwlock-reader',
-      rw: rw.handle,
-      stats: stats.buffer,
-      n: 200,
-      hold: 0.5,
-    }));
-    const writers = Array.from({ length: 2 }, () => ({
-      task: 'rwlock-writer',
-      rw: rw.handle,
-      stats: stats.buffer,
-      n: 100,
-    }));
-    await runWorkers(worker, [...readers, ...writers], 120_000);
+    const reader = { task: 'rwlock-reader', rw: rw.handle, stats: stats.buffer, n: 200, hold: 0.5 };
+    const writer = { task: 'rwlock-writer', rw: rw.handle, stats: stats.buffer, n: 100 };
+    await runWorkers(worker, [...Array(3).fill(reader), ...Array(2).fill(writer)], 120_000);
     expect(stats[3]).toBe(0); // violations
     expect(stats[2]).toBeGreaterThanOrEqual(2); // concurrent readers observed
     expect(rw.readers).toBe(0);
@@ -155,20 +139,10 @@ describe('RwLock', () => {
   it('lets a writer in while readers keep overlapping each other', async () => {
     const rw = new RwLock();
     const stats = new Int32Array(sab(24));
-    const readers = Array.from({ length: 3 }, () => ({
-      task: 'rwlock-reader',
-      rw: rw.handle,
-      stats: stats.buffer,
-      hold: 2,
-    }));
-    const running = runWorkers(worker, readers, 120_000);
-    await withTimeout(
-      (async () => {
-        while (Atomics.load(stats, 5) < 10) await new Promise((r) => setTimeout(r, 5));
-      })(),
-      20_000,
-      'readers starting',
-    );
+    // Readers until told to stop (no n), each holding its read lock 2 ms.
+    const reader = { task: 'rwlock-reader', rw: rw.handle, stats: stats.buffer, hold: 2 };
+    const running = runWorkers(worker, Array(3).fill(reader), 120_000);
+    await until(() => Atomics.load(stats, 5) >= 10, 'readers starting');
     // The readers' critical sections overlap continuously; without writer preference this
     // writeLock would wait as long as they run.
     await rw.writeLockAsync({ timeout: 20_000 });
@@ -219,14 +193,8 @@ describe('Barrier', () => {
     const generations = 3;
     const b = new Barrier(parties);
     const stats = new Int32Array(sab(4 * (2 * generations + 1)));
-    const jobs = Array.from({ length: parties }, () => ({
-      task: 'barrier',
-      barrier: b.handle,
-      stats: stats.buffer,
-      parties,
-      generations,
-    }));
-    await runWorkers(worker, jobs, 60_000);
+    const job = { task: 'barrier', barrier: b.handle, stats: stats.buffer, parties, generations };
+    await runWorkers(worker, Array(parties).fill(job), 60_000);
     for (let k = 0; k < generations; k++) {
       expect(stats[2 * k]).toBe(parties);
       expect(stats[2 * k + 1]).toBe(1);
