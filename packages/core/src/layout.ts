@@ -4,6 +4,13 @@
  * Fields written by different threads go on different cache lines, or every write by one
  * thread invalidates the line the other is reading ("false sharing"). 128 bytes covers the
  * adjacent-line prefetcher of current x86 cores, which moves lines in pairs of 64 bytes.
+ *
+ * Naming of layout constants in core and sync: a field's constant is the field's name in capitals
+ * (`STATE`, `READ_SEQ`) and holds its Int32 index (`i32[STATE]`); a byte count ends in `_BYTES`
+ * (`HEADER_BYTES`); a group of bits within a word ends in `_MASK` (`TAG_KIND_MASK`, `TOKEN_MASK`),
+ * a single flag bit in `_BIT` (`WAITERS_BIT`). A constant named outside its struct's module says
+ * which word it is (`TAG_INDEX`: word 0 of every object). docs/format.md's tables use these names,
+ * and mark byte-valued ones "(bytes)".
  */
 
 /** Bytes between fields written by different threads. */

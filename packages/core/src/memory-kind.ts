@@ -34,7 +34,7 @@ export function memoryKind(kind: MemoryKindName): MemoryKind {
       'UNSUPPORTED',
       kind === 'futex'
         ? "this object lives in a memory-mapped segment: import '@shmkit/segment' in this thread before attaching it"
-        : `unknown waiter kind ${JSON.stringify(kind)}`,
+        : `unknown memory kind ${JSON.stringify(kind)}`,
     );
   }
   return k;

@@ -31,7 +31,7 @@ export class Region {
         `region [${byteOffset}, +${length}) does not fit in a buffer of ${buffer.byteLength} bytes`,
       );
     }
-    if (kind !== 'heap' && kind !== 'futex') invalidArgument(`unknown waiter kind ${String(kind)}`);
+    if (kind !== 'heap' && kind !== 'futex') invalidArgument(`unknown memory kind ${String(kind)}`);
     this.buffer = buffer;
     this.byteOffset = byteOffset;
     this.byteLength = length;

@@ -31,7 +31,11 @@ export const BARRIER_TAG = defineTag('br', 'Barrier', 1);
 export const PARTIES = 1;
 export const STATE = 2;
 export const GENERATION = 3;
-export const COUNT = 0xffff;
+/**
+ * Bits of `state` counting arrivals (its high 16 bits hold the generation, masked the same way);
+ * also the most parties a Barrier takes.
+ */
+export const ARRIVED_MASK = 0xffff;
 
 /**
  * A reusable barrier for `parties` threads. Each `wait()` blocks until all parties have arrived;
@@ -51,7 +55,7 @@ export class Barrier extends SharedPrimitive {
 
   /** @param parties threads that meet each generation, 1..65535 */
   constructor(parties: number, o?: { region?: Region }) {
-    validateInteger(parties, 'parties', 1, COUNT);
+    validateInteger(parties, 'parties', 1, ARRIVED_MASK);
     super(o?.region);
     Atomics.store(this.i32, PARTIES, parties);
     Atomics.store(this.i32, STATE, 0);
@@ -85,10 +89,10 @@ export class Barrier extends SharedPrimitive {
     for (;;) {
       const s = Atomics.load(this.i32, STATE);
       const g = s >>> 16;
-      if ((s & COUNT) + 1 === parties) {
+      if ((s & ARRIVED_MASK) + 1 === parties) {
         // Leader: close this generation, then release everyone. The CAS on state is what the
         // others test; the generation word only exists to sleep on.
-        if (Atomics.compareExchange(this.i32, STATE, s, ((g + 1) & COUNT) << 16) !== s) continue;
+        if (Atomics.compareExchange(this.i32, STATE, s, ((g + 1) & ARRIVED_MASK) << 16) !== s) continue;
         Atomics.add(this.i32, GENERATION, 1);
         this.waiter.notify(this.i32, GENERATION, Number.POSITIVE_INFINITY);
         return true;

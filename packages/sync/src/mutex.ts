@@ -6,11 +6,14 @@
  * | offset | size | field | written by                                                        |
  * |--------|------|-------|-------------------------------------------------------------------|
  * | 0      | 4    | tag   | constructor                                                        |
- * | 4      | 4    | state | 0 = free; else owner token | WAITERS | INCONSISTENT; -1 = NOT_RECOVERABLE |
+ * | 4      | 4    | state | 0 = free; else owner token | WAITERS_BIT | INCONSISTENT_BIT; -1 = NOT_RECOVERABLE |
  *
- * Invariants: only the owner clears the token (unlock) or the INCONSISTENT bit (consistent());
- * other threads only ever set WAITERS, by CAS, before sleeping, so an unlock that sees WAITERS
- * clear may skip the wake-up syscall. A thread woken from sleep acquires with WAITERS set (it
+ * Constants: a word index is the field's name (`STATE`), a flag bit of a word ends in `_BIT`
+ * (core/layout.ts, on naming).
+ *
+ * Invariants: only the owner clears the token (unlock) or INCONSISTENT_BIT (consistent());
+ * other threads only ever set WAITERS_BIT, by CAS, before sleeping, so an unlock that sees
+ * WAITERS_BIT clear may skip the wake-up syscall. A thread woken from sleep acquires with WAITERS_BIT set (it
  * cannot know whether others still sleep): at worst one needless wake-up, never a lost one.
  */
 import {
@@ -34,8 +37,10 @@ import { Guard } from './guard.js';
 /** Mutex's type tag: kind 'mx', layout version 1 (bump it with any change to the table above). */
 export const MUTEX_TAG = defineTag('mx', 'Mutex', 1);
 export const STATE = 1;
-export const WAITERS = 0x40000000;
-export const INCONSISTENT = 0x20000000;
+/** Bit of `state`: someone sleeps or is about to, so unlock must wake one. */
+export const WAITERS_BIT = 0x40000000;
+/** Bit of `state`: the previous owner died holding the mutex (OWNER_DEAD, not yet consistent()). */
+export const INCONSISTENT_BIT = 0x20000000;
 const NOT_RECOVERABLE = -1;
 /** Loads of the lock word before sleeping: a hand-off between two running threads takes ~100 ns. */
 const SPINS = 100;
@@ -122,16 +127,16 @@ export class Mutex extends SharedPrimitive {
     if (c === NOT_RECOVERABLE || c === 0 || (c & TOKEN_MASK) !== me) {
       throw new ShmkitError('NOT_OWNER', 'unlock() of a mutex this thread does not hold');
     }
-    if (c & INCONSISTENT) {
+    if (c & INCONSISTENT_BIT) {
       // POSIX: unlocking an OWNER_DEAD mutex without consistent() makes it permanently unusable.
       Atomics.store(this.i32, STATE, NOT_RECOVERABLE);
       this.waiter.notify(this.i32, STATE, Number.POSITIVE_INFINITY);
       return;
     }
     // release: publishes the critical section to the next owner's CAS; the exchange also
-    // catches a WAITERS bit set by a thread that went to sleep after our load.
+    // catches a WAITERS_BIT set by a thread that went to sleep after our load.
     const prev = Atomics.exchange(this.i32, STATE, 0);
-    if (prev & WAITERS) this.waiter.notify(this.i32, STATE, 1);
+    if (prev & WAITERS_BIT) this.waiter.notify(this.i32, STATE, 1);
   }
 
   /** Marks the state protected by a mutex whose owner died (OWNER_DEAD) as repaired. */
@@ -143,8 +148,8 @@ export class Mutex extends SharedPrimitive {
       if (c === 0 || (c & TOKEN_MASK) !== me) {
         throw new ShmkitError('NOT_OWNER', 'consistent() by a thread that does not hold the mutex');
       }
-      if (!(c & INCONSISTENT)) invalidArgument('consistent(): the mutex is not in the OWNER_DEAD state');
-      if (Atomics.compareExchange(this.i32, STATE, c, c & ~INCONSISTENT) === c) return;
+      if (!(c & INCONSISTENT_BIT)) invalidArgument('consistent(): the mutex is not in the OWNER_DEAD state');
+      if (Atomics.compareExchange(this.i32, STATE, c, c & ~INCONSISTENT_BIT) === c) return;
     }
   }
 
@@ -223,7 +228,7 @@ export class Mutex extends SharedPrimitive {
   }
 
   private *lockSteps(me: number, deadline: Deadline): WaitSteps<void> {
-    // First the uncontended attempt, as lock() makes it: no WAITERS bit, nobody sleeps for us yet.
+    // First the uncontended attempt, as lock() makes it: no WAITERS_BIT, nobody sleeps for us yet.
     // acquire: pairs with the exchange in unlock().
     if (Atomics.compareExchange(this.i32, STATE, 0, me) === 0) return;
     const slice = this.identity.livenessSliceMs;
@@ -231,13 +236,13 @@ export class Mutex extends SharedPrimitive {
       let c = Atomics.load(this.i32, STATE);
       if (c === NOT_RECOVERABLE) throw notRecoverable();
       if (c === 0) {
-        if (Atomics.compareExchange(this.i32, STATE, 0, me | WAITERS) === 0) return;
+        if (Atomics.compareExchange(this.i32, STATE, 0, me | WAITERS_BIT) === 0) return;
         continue;
       }
-      if (!(c & WAITERS)) {
+      if (!(c & WAITERS_BIT)) {
         // Announce a sleeper before sleeping, so the owner's unlock knows to wake someone.
-        if (Atomics.compareExchange(this.i32, STATE, c, c | WAITERS) !== c) continue;
-        c |= WAITERS;
+        if (Atomics.compareExchange(this.i32, STATE, c, c | WAITERS_BIT) !== c) continue;
+        c |= WAITERS_BIT;
       }
       const left = deadline.remaining();
       if (left === 0) throw timeoutError('Mutex lock', deadline.timeout);
@@ -245,7 +250,7 @@ export class Mutex extends SharedPrimitive {
       if (r === 'timed-out' && !this.identity.isAlive(c & TOKEN_MASK)) {
         // The owner died holding the lock. Take it over, marked inconsistent; the CAS fails if
         // another survivor got there first, and we go round again.
-        if (Atomics.compareExchange(this.i32, STATE, c, me | WAITERS | INCONSISTENT) === c) {
+        if (Atomics.compareExchange(this.i32, STATE, c, me | WAITERS_BIT | INCONSISTENT_BIT) === c) {
           throw new ShmkitError(
             'OWNER_DEAD',
             'the previous owner died holding this mutex: you now hold it; repair the data, call consistent(), then unlock()',

@@ -5,7 +5,7 @@
  * | offset | size | field          | written by                                             |
  * |--------|------|----------------|--------------------------------------------------------|
  * | 0      | 4    | tag            | constructor                                            |
- * | 4      | 4    | state          | readers count (bits 0-29) | WRITER (bit 30); by CAS     |
+ * | 4      | 4    | state          | readers count (READERS_MASK) | WRITER_BIT; by CAS   |
  * | 8      | 4    | writersWaiting | writers between entering writeLock and acquiring it    |
  * | 12     | 4    | writer         | token of the writer holding the lock (0: none)         |
  * | 16     | 4    | readSeq        | bumped to wake readers                                 |
@@ -45,8 +45,10 @@ export const READ_SEQ = 4;
 export const READ_SLEEPERS = 5;
 export const WRITE_SEQ = 6;
 export const WRITE_SLEEPERS = 7;
-export const WRITER = 0x40000000;
-export const READERS = 0x3fffffff;
+/** Bit of `state`: a writer holds the lock. */
+export const WRITER_BIT = 0x40000000;
+/** Bits of `state` holding the number of readers inside. */
+export const READERS_MASK = 0x3fffffff;
 
 /**
  * A readers-writer lock: any number of readers at once, or one writer alone.
@@ -84,7 +86,7 @@ export class RwLock extends SharedPrimitive {
   tryReadLock(): boolean {
     for (;;) {
       const s = Atomics.load(this.i32, STATE);
-      if (s & WRITER || Atomics.load(this.i32, WRITERS_WAITING) > 0) return false;
+      if (s & WRITER_BIT || Atomics.load(this.i32, WRITERS_WAITING) > 0) return false;
       // acquire: pairs with the release in writeUnlock; the last writer's data is visible.
       if (Atomics.compareExchange(this.i32, STATE, s, s + 1) === s) return true;
     }
@@ -100,10 +102,10 @@ export class RwLock extends SharedPrimitive {
     let s: number;
     for (;;) {
       s = Atomics.load(this.i32, STATE);
-      if ((s & READERS) === 0) throw new ShmkitError('NOT_OWNER', 'readUnlock() with no read lock held');
+      if ((s & READERS_MASK) === 0) throw new ShmkitError('NOT_OWNER', 'readUnlock() with no read lock held');
       if (Atomics.compareExchange(this.i32, STATE, s, s - 1) === s) break;
     }
-    if ((s & READERS) === 1 && Atomics.load(this.i32, WRITERS_WAITING) > 0) this.wakeWriter();
+    if ((s & READERS_MASK) === 1 && Atomics.load(this.i32, WRITERS_WAITING) > 0) this.wakeWriter();
   }
 
   /** Blocks until the calling thread holds the lock alone. DEADLOCK if it already does. */
@@ -117,7 +119,7 @@ export class RwLock extends SharedPrimitive {
 
   /** Takes the write lock if nobody holds the lock; never blocks. */
   tryWriteLock(): boolean {
-    if (Atomics.compareExchange(this.i32, STATE, 0, WRITER) !== 0) return false;
+    if (Atomics.compareExchange(this.i32, STATE, 0, WRITER_BIT) !== 0) return false;
     Atomics.store(this.i32, WRITER_TOKEN, this.identity.self());
     return true;
   }
@@ -130,7 +132,7 @@ export class RwLock extends SharedPrimitive {
   /** Releases the write lock. NOT_OWNER unless the calling thread holds it. */
   writeUnlock(): void {
     const s = Atomics.load(this.i32, STATE);
-    if (!(s & WRITER) || Atomics.load(this.i32, WRITER_TOKEN) !== this.identity.self()) {
+    if (!(s & WRITER_BIT) || Atomics.load(this.i32, WRITER_TOKEN) !== this.identity.self()) {
       throw new ShmkitError('NOT_OWNER', 'writeUnlock() by a thread that does not hold the write lock');
     }
     Atomics.store(this.i32, WRITER_TOKEN, 0);
@@ -147,7 +149,7 @@ export class RwLock extends SharedPrimitive {
    */
   [Symbol.dispose](): void {
     const s = Atomics.load(this.i32, STATE);
-    if (s & WRITER && Atomics.load(this.i32, WRITER_TOKEN) === this.identity.self()) this.writeUnlock();
+    if (s & WRITER_BIT && Atomics.load(this.i32, WRITER_TOKEN) === this.identity.self()) this.writeUnlock();
   }
 
   /** Runs `fn` under a read lock. */
@@ -184,12 +186,12 @@ export class RwLock extends SharedPrimitive {
 
   /** Readers inside now (a snapshot). */
   get readers(): number {
-    return Atomics.load(this.i32, STATE) & READERS;
+    return Atomics.load(this.i32, STATE) & READERS_MASK;
   }
 
   /** Whether a writer holds the lock (a snapshot). */
   get writeLocked(): boolean {
-    return (Atomics.load(this.i32, STATE) & WRITER) !== 0;
+    return (Atomics.load(this.i32, STATE) & WRITER_BIT) !== 0;
   }
 
   private checkNotWriter(): void {
@@ -227,7 +229,7 @@ export class RwLock extends SharedPrimitive {
     try {
       for (;;) {
         const seq = Atomics.load(this.i32, WRITE_SEQ);
-        if (Atomics.compareExchange(this.i32, STATE, 0, WRITER) === 0) {
+        if (Atomics.compareExchange(this.i32, STATE, 0, WRITER_BIT) === 0) {
           Atomics.store(this.i32, WRITER_TOKEN, me);
           acquired = true;
           return;
