@@ -3,12 +3,16 @@
  * memory between worker threads, segment memory between worker threads (handles), and segment
  * memory between processes (opened by name and key). The parties are real threads and processes,
  * mixing blocking and async calls; every result is counted exactly and every wait is bounded.
+ * A second part runs, on each kind of memory, what one thread can check alone: every wait that
+ * times out or is aborted leaves the primitive as it found it, and handles re-attach by type.
  */
 import { Worker } from 'node:worker_threads';
+import { type Handle, pendingEventLoopHolds, type Region } from '@shmkit/core';
 import { Segment } from '@shmkit/segment';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killChildren, spawnFixture } from '../helpers/children.js';
+import { asyncCodeOf, codeOf } from '../helpers/errors.js';
 import { withTimeout } from '../helpers/workers.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url);
@@ -249,5 +253,144 @@ describe.each(sharings)('primitives on $name', (sharing) => {
       expectAllOk(waited);
       for (const r of waited) expect([r.seen, r.count]).toEqual([count, 0]);
       expect(latch.count).toBe(0);
+    }));
+});
+
+/** A wait in progress that is then aborted: rejects with ABORTED, its `cause` the abort's reason. */
+async function abortedCode(start: (signal: AbortSignal) => Promise<unknown>): Promise<string | undefined> {
+  const ac = new AbortController();
+  const p = start(ac.signal);
+  ac.abort(new Error('stop'));
+  return asyncCodeOf(p);
+}
+
+const t20 = { timeout: 20 };
+const tLong = { timeout: 20_000 };
+
+/** One per memory: the thread-sharing fixtures (the process one shares the segment's memory). */
+const memories = sharings.filter((s) => !s.name.endsWith('processes'));
+
+describe.each(memories)('primitives on $name, waits that give up', (sharing) => {
+  afterEach(() => expect(pendingEventLoopHolds()).toBe(0));
+
+  it('Mutex: a timed-out or aborted lockAsync leaves no waiter behind; the next one is woken', () =>
+    withFixture(sharing, async (f) => {
+      const m = f.make<Mutex>('mutex', 'mutex');
+      m.lock();
+      // This thread holds it: async tasks of the holder's thread wait like anyone else.
+      expect(await asyncCodeOf(m.lockAsync(t20))).toBe('TIMEOUT');
+      expect(await abortedCode((signal) => m.lockAsync({ signal }))).toBe('ABORTED');
+      const next = m.lockAsync(tLong);
+      m.unlock();
+      await withTimeout(next, 20_000, 'lockAsync after unlock');
+      expect(m.heldByCurrentThread).toBe(true);
+      m.unlock();
+      expect(m.locked).toBe(false);
+    }));
+
+  it('Condition: wait times out with the mutex held again; an aborted waitAsync re-locks it', () =>
+    withFixture(sharing, async (f) => {
+      const m = f.make<Mutex>('mutex', 'mutex');
+      const c = f.make<Condition>('cond', 'condition');
+      m.lock();
+      expect(c.wait(m, t20)).toBe(false);
+      expect(await c.waitAsync(m, t20)).toBe(false);
+      expect(await abortedCode((signal) => c.waitAsync(m, { signal }))).toBe('ABORTED');
+      expect(m.heldByCurrentThread).toBe(true);
+      expect(c.waiting).toBe(0);
+      expect(c.notify()).toBe(0);
+      m.unlock();
+    }));
+
+  it('Semaphore: timed-out and aborted acquirers take nothing; the next one gets the permit', () =>
+    withFixture(sharing, async (f) => {
+      const s = f.make<Semaphore>('sem', 'semaphore', 0);
+      expect(codeOf(() => s.acquire(t20))).toBe('TIMEOUT');
+      expect(await asyncCodeOf(s.acquireAsync(t20))).toBe('TIMEOUT');
+      expect(await abortedCode((signal) => s.acquireAsync({ signal }))).toBe('ABORTED');
+      const next = s.acquireAsync(tLong);
+      s.release();
+      await withTimeout(next, 20_000, 'acquireAsync after release');
+      expect(s.value).toBe(0);
+      s.release();
+      expect(s.tryAcquire()).toBe(true);
+    }));
+
+  it('RwLock: a writer that gives up lets readers in again; a reader that gives up changes nothing', () =>
+    withFixture(sharing, async (f) => {
+      const rw = f.make<RwLock>('rw', 'rwlock');
+      rw.readLock();
+      expect(codeOf(() => rw.writeLock(t20))).toBe('TIMEOUT');
+      expect(await asyncCodeOf(rw.writeLockAsync(t20))).toBe('TIMEOUT');
+      expect(await abortedCode((signal) => rw.writeLockAsync({ signal }))).toBe('ABORTED');
+      expect(rw.tryReadLock()).toBe(true); // no writer is left waiting
+      rw.readUnlock();
+      rw.readUnlock();
+      rw.writeLock();
+      expect(codeOf(() => rw.readLock(t20))).toBe('DEADLOCK');
+      expect(await asyncCodeOf(rw.readLockAsync(t20))).toBe('TIMEOUT');
+      expect(await abortedCode((signal) => rw.readLockAsync({ signal }))).toBe('ABORTED');
+      const reader = rw.readLockAsync(tLong);
+      rw.writeUnlock();
+      await withTimeout(reader, 20_000, 'readLockAsync after writeUnlock');
+      expect(rw.readers).toBe(1);
+      rw.readUnlock();
+      expect([rw.readers, rw.writeLocked]).toEqual([0, false]);
+    }));
+
+  it('Barrier: parties that give up are withdrawn, so the generation still needs everyone', () =>
+    withFixture(sharing, async (f) => {
+      const b = f.make<Barrier>('barrier', 'barrier', 2);
+      expect(codeOf(() => b.wait(t20))).toBe('TIMEOUT');
+      expect(await asyncCodeOf(b.waitAsync(t20))).toBe('TIMEOUT');
+      expect(await abortedCode((signal) => b.waitAsync({ signal }))).toBe('ABORTED');
+      const first = b.waitAsync(tLong);
+      expect(b.generation).toBe(0);
+      const both = await withTimeout(Promise.all([first, b.waitAsync(tLong)]), 20_000, 'barrier');
+      expect(both.filter(Boolean)).toHaveLength(1);
+      expect(b.generation).toBe(1);
+    }));
+
+  it('Latch: waits that give up leave the count alone; the last countDown opens it', () =>
+    withFixture(sharing, async (f) => {
+      const l = f.make<Latch>('latch', 'latch', 1);
+      expect(codeOf(() => l.wait(t20))).toBe('TIMEOUT');
+      expect(await asyncCodeOf(l.waitAsync(t20))).toBe('TIMEOUT');
+      expect(await abortedCode((signal) => l.waitAsync({ signal }))).toBe('ABORTED');
+      const waiting = l.waitAsync(tLong);
+      expect(l.count).toBe(1);
+      l.countDown();
+      await withTimeout(waiting, 20_000, 'waitAsync after countDown');
+      l.wait(t20);
+    }));
+
+  it('every primitive re-attaches through its handle and refuses a handle of another type', () =>
+    withFixture(sharing, async (f) => {
+      /** What the loop needs of a class: its inherited statics (typed per class, hence this view). */
+      type Statics = { from(h: Handle): object; attach(r: Region): object } & (abstract new (
+        ...a: never[]
+      ) => object);
+      const sem = f.make<Semaphore>('sem', 'semaphore', 2);
+      const latch = f.make<Latch>('latch', 'latch', 2);
+      const all: [string, Statics, Primitive][] = [
+        ['Mutex', Mutex, f.make('mutex', 'mutex')],
+        ['Condition', Condition, f.make('cond', 'condition')],
+        ['Semaphore', Semaphore, sem],
+        ['RwLock', RwLock, f.make('rw', 'rwlock')],
+        ['Barrier', Barrier, f.make('barrier', 'barrier', 2)],
+        ['Latch', Latch, latch],
+      ];
+      const other = f.make<Mutex>('other', 'mutex').handle;
+      for (const [type, cls, o] of all) {
+        const h = structuredClone(o.handle);
+        expect(h.type).toBe(type);
+        expect(cls.from(h)).toBeInstanceOf(cls);
+        expect(cls.attach(o.memory)).toBeInstanceOf(cls);
+        if (cls !== Mutex) expect(codeOf(() => cls.from(other))).toBe('INCOMPATIBLE');
+      }
+      expect(codeOf(() => Mutex.from(latch.handle))).toBe('INCOMPATIBLE');
+      // The same memory: a Semaphore attached from its handle sees a permit taken through the original.
+      sem.tryAcquire();
+      expect(Semaphore.from(sem.handle).value).toBe(1);
     }));
 });
