@@ -256,12 +256,31 @@ describe.each(sharings)('primitives on $name', (sharing) => {
     }));
 });
 
-/** A wait in progress that is then aborted: rejects with ABORTED, its `cause` the abort's reason. */
-async function abortedCode(start: (signal: AbortSignal) => Promise<unknown>): Promise<string | undefined> {
+/**
+ * Checks the three ways a wait gives up: the async form times out with TIMEOUT, and rejects with
+ * ABORTED (the abort's reason as `cause`) when aborted while it sleeps; the blocking form, when
+ * given, times out with TIMEOUT (or whatever `blockingCode` says it refuses with first).
+ */
+async function expectGivesUp(
+  waitAsync: (o: { timeout?: number; signal?: AbortSignal }) => Promise<unknown>,
+  {
+    blocking,
+    blockingCode = 'TIMEOUT',
+  }: { blocking?: (o: { timeout: number }) => unknown; blockingCode?: string },
+): Promise<void> {
+  if (blocking !== undefined) expect(codeOf(() => blocking(t20))).toBe(blockingCode);
+  expect(await asyncCodeOf(waitAsync(t20))).toBe('TIMEOUT');
   const ac = new AbortController();
-  const p = start(ac.signal);
-  ac.abort(new Error('stop'));
-  return asyncCodeOf(p);
+  const reason = new Error('stop');
+  const sleeping = waitAsync({ signal: ac.signal });
+  ac.abort(reason);
+  await expect(sleeping).rejects.toMatchObject({ code: 'ABORTED', cause: reason });
+}
+
+/** A wait started before `release` completes after it: no wake-up went to the waits that gave up. */
+async function expectWokenBy(wait: Promise<unknown>, release: () => void, what: string): Promise<void> {
+  release();
+  await withTimeout(wait, 20_000, what);
 }
 
 const t20 = { timeout: 20 };
@@ -277,12 +296,9 @@ describe.each(memories)('primitives on $name, waits that give up', (sharing) => 
     withFixture(sharing, async (f) => {
       const m = f.make<Mutex>('mutex', 'mutex');
       m.lock();
-      // This thread holds it: async tasks of the holder's thread wait like anyone else.
-      expect(await asyncCodeOf(m.lockAsync(t20))).toBe('TIMEOUT');
-      expect(await abortedCode((signal) => m.lockAsync({ signal }))).toBe('ABORTED');
-      const next = m.lockAsync(tLong);
-      m.unlock();
-      await withTimeout(next, 20_000, 'lockAsync after unlock');
+      // This thread holds it: its blocking lock is refused, its async tasks wait like anyone's.
+      await expectGivesUp((o) => m.lockAsync(o), { blocking: (o) => m.lock(o), blockingCode: 'DEADLOCK' });
+      await expectWokenBy(m.lockAsync(tLong), () => m.unlock(), 'lockAsync after unlock');
       expect(m.heldByCurrentThread).toBe(true);
       m.unlock();
       expect(m.locked).toBe(false);
@@ -295,7 +311,11 @@ describe.each(memories)('primitives on $name, waits that give up', (sharing) => 
       m.lock();
       expect(c.wait(m, t20)).toBe(false);
       expect(await c.waitAsync(m, t20)).toBe(false);
-      expect(await abortedCode((signal) => c.waitAsync(m, { signal }))).toBe('ABORTED');
+      // A Condition's timeout is a false result, not an error; only its abort rejects.
+      const ac = new AbortController();
+      const sleeping = c.waitAsync(m, { signal: ac.signal });
+      ac.abort();
+      expect(await asyncCodeOf(sleeping)).toBe('ABORTED');
       expect(m.heldByCurrentThread).toBe(true);
       expect(c.waiting).toBe(0);
       expect(c.notify()).toBe(0);
@@ -305,12 +325,8 @@ describe.each(memories)('primitives on $name, waits that give up', (sharing) => 
   it('Semaphore: timed-out and aborted acquirers take nothing; the next one gets the permit', () =>
     withFixture(sharing, async (f) => {
       const s = f.make<Semaphore>('sem', 'semaphore', 0);
-      expect(codeOf(() => s.acquire(t20))).toBe('TIMEOUT');
-      expect(await asyncCodeOf(s.acquireAsync(t20))).toBe('TIMEOUT');
-      expect(await abortedCode((signal) => s.acquireAsync({ signal }))).toBe('ABORTED');
-      const next = s.acquireAsync(tLong);
-      s.release();
-      await withTimeout(next, 20_000, 'acquireAsync after release');
+      await expectGivesUp((o) => s.acquireAsync(o), { blocking: (o) => s.acquire(o) });
+      await expectWokenBy(s.acquireAsync(tLong), () => s.release(), 'acquireAsync after release');
       expect(s.value).toBe(0);
       s.release();
       expect(s.tryAcquire()).toBe(true);
@@ -320,19 +336,17 @@ describe.each(memories)('primitives on $name, waits that give up', (sharing) => 
     withFixture(sharing, async (f) => {
       const rw = f.make<RwLock>('rw', 'rwlock');
       rw.readLock();
-      expect(codeOf(() => rw.writeLock(t20))).toBe('TIMEOUT');
-      expect(await asyncCodeOf(rw.writeLockAsync(t20))).toBe('TIMEOUT');
-      expect(await abortedCode((signal) => rw.writeLockAsync({ signal }))).toBe('ABORTED');
+      await expectGivesUp((o) => rw.writeLockAsync(o), { blocking: (o) => rw.writeLock(o) });
       expect(rw.tryReadLock()).toBe(true); // no writer is left waiting
       rw.readUnlock();
       rw.readUnlock();
       rw.writeLock();
-      expect(codeOf(() => rw.readLock(t20))).toBe('DEADLOCK');
-      expect(await asyncCodeOf(rw.readLockAsync(t20))).toBe('TIMEOUT');
-      expect(await abortedCode((signal) => rw.readLockAsync({ signal }))).toBe('ABORTED');
-      const reader = rw.readLockAsync(tLong);
-      rw.writeUnlock();
-      await withTimeout(reader, 20_000, 'readLockAsync after writeUnlock');
+      // The writer's own blocking readLock is refused; its async tasks wait like anyone's.
+      await expectGivesUp((o) => rw.readLockAsync(o), {
+        blocking: (o) => rw.readLock(o),
+        blockingCode: 'DEADLOCK',
+      });
+      await expectWokenBy(rw.readLockAsync(tLong), () => rw.writeUnlock(), 'readLockAsync after writeUnlock');
       expect(rw.readers).toBe(1);
       rw.readUnlock();
       expect([rw.readers, rw.writeLocked]).toEqual([0, false]);
@@ -341,9 +355,7 @@ describe.each(memories)('primitives on $name, waits that give up', (sharing) => 
   it('Barrier: parties that give up are withdrawn, so the generation still needs everyone', () =>
     withFixture(sharing, async (f) => {
       const b = f.make<Barrier>('barrier', 'barrier', 2);
-      expect(codeOf(() => b.wait(t20))).toBe('TIMEOUT');
-      expect(await asyncCodeOf(b.waitAsync(t20))).toBe('TIMEOUT');
-      expect(await abortedCode((signal) => b.waitAsync({ signal }))).toBe('ABORTED');
+      await expectGivesUp((o) => b.waitAsync(o), { blocking: (o) => b.wait(o) });
       const first = b.waitAsync(tLong);
       expect(b.generation).toBe(0);
       const both = await withTimeout(Promise.all([first, b.waitAsync(tLong)]), 20_000, 'barrier');
@@ -354,13 +366,9 @@ describe.each(memories)('primitives on $name, waits that give up', (sharing) => 
   it('Latch: waits that give up leave the count alone; the last countDown opens it', () =>
     withFixture(sharing, async (f) => {
       const l = f.make<Latch>('latch', 'latch', 1);
-      expect(codeOf(() => l.wait(t20))).toBe('TIMEOUT');
-      expect(await asyncCodeOf(l.waitAsync(t20))).toBe('TIMEOUT');
-      expect(await abortedCode((signal) => l.waitAsync({ signal }))).toBe('ABORTED');
-      const waiting = l.waitAsync(tLong);
+      await expectGivesUp((o) => l.waitAsync(o), { blocking: (o) => l.wait(o) });
       expect(l.count).toBe(1);
-      l.countDown();
-      await withTimeout(waiting, 20_000, 'waitAsync after countDown');
+      await expectWokenBy(l.waitAsync(tLong), () => l.countDown(), 'waitAsync after countDown');
       l.wait(t20);
     }));
 
