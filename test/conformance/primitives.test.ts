@@ -308,8 +308,10 @@ describe.each(memories)('primitives on $name, waits that give up', (sharing) => 
     withFixture(sharing, async (f) => {
       const m = f.make<Mutex>('mutex', 'mutex');
       const c = f.make<Condition>('cond', 'condition');
+      expect(codeOf(() => c.wait(m))).toBe('NOT_OWNER');
       m.lock();
       expect(c.wait(m, t20)).toBe(false);
+      expect(c.waitFor(m, () => false, t20)).toBe(false);
       expect(await c.waitAsync(m, t20)).toBe(false);
       // A Condition's timeout is a false result, not an error; only its abort rejects.
       const ac = new AbortController();
