@@ -73,13 +73,31 @@ export abstract class SharedObject {
   /**
    * The async entry of a wait on this object's words: {@link waitStepsAsync} with its waiter.
    * Validates `o`, builds the steps for its deadline, rejects with ABORTED if the signal has
-   * fired, then awaits them.
+   * fired, then awaits them; `ready`, a lock-free attempt, settles an uncontended wait first.
    */
+  protected runStepsAsync(
+    o: AsyncWaitOptions | undefined,
+    build: (deadline: Deadline) => WaitSteps<void>,
+    ready: () => boolean,
+  ): Promise<void>;
   protected runStepsAsync<T>(
     o: AsyncWaitOptions | undefined,
     build: (deadline: Deadline) => WaitSteps<T>,
+  ): Promise<T>;
+  protected runStepsAsync<T>(
+    o: AsyncWaitOptions | undefined,
+    build: (deadline: Deadline) => WaitSteps<T>,
+    ready?: () => boolean,
   ): Promise<T> {
-    return waitStepsAsync(this.waiter, this.i32, o, build);
+    return ready === undefined
+      ? waitStepsAsync(this.waiter, this.i32, o, build)
+      : (waitStepsAsync(
+          this.waiter,
+          this.i32,
+          o,
+          build as (d: Deadline) => WaitSteps<void>,
+          ready,
+        ) as Promise<T>);
   }
 }
 

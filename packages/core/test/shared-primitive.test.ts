@@ -105,6 +105,35 @@ describe('waitStepsAsync', () => {
     await expect(f.waitAsync({ signal: aborted })).rejects.toMatchObject({ code: 'ABORTED', cause: 'stop' });
   });
 
+  it('settles through ready, after the abort check and before any steps are built', async () => {
+    const f = new TestFlag();
+    const i32 = f.memory.int32();
+    let built = 0;
+    const build = (d: Deadline) => {
+      built++;
+      return (function* (): WaitSteps<void> {
+        if (Atomics.load(i32, VALUE) === 1) return;
+        yield { index: VALUE, expected: 0, timeout: d.remaining() };
+      })();
+    };
+    await expect(waitStepsAsync(f.memory.waiter, i32, undefined, build, () => true)).resolves.toBeUndefined();
+    expect(built).toBe(0);
+    let tried = 0;
+    const aborted = waitStepsAsync(
+      f.memory.waiter,
+      i32,
+      { signal: AbortSignal.abort() },
+      build,
+      () => ++tried > 0,
+    );
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    expect([tried, built]).toEqual([0, 0]);
+    const sleeping = waitStepsAsync(f.memory.waiter, i32, { timeout: 10_000 }, build, () => false);
+    expect(built).toBe(1);
+    f.set();
+    await expect(sleeping).resolves.toBeUndefined();
+  });
+
   it('runs the steps until woken, and times out with TIMEOUT', async () => {
     const f = new TestFlag();
     await expect(f.waitAsync({ timeout: 0 })).rejects.toMatchObject({ code: 'TIMEOUT' });

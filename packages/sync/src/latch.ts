@@ -83,7 +83,11 @@ export class Latch extends SharedPrimitive {
 
   /** The async form of {@link wait}. */
   waitAsync(o?: AsyncWaitOptions): Promise<void> {
-    return this.runStepsAsync(o, (deadline) => this.waitSteps(deadline));
+    return this.runStepsAsync(
+      o,
+      (deadline) => this.waitSteps(deadline),
+      () => this.tryWait(),
+    );
   }
 
   private *waitSteps(deadline: Deadline): WaitSteps<void> {

@@ -115,9 +115,15 @@ export class Mutex extends SharedPrimitive {
    * Async tasks of one thread share its ownership: a task may await a mutex another task of the
    * same thread holds, and any of them may unlock it.
    */
-  async lockAsync(o?: AsyncWaitOptions): Promise<void> {
-    await this.runStepsAsync(o, (deadline) => this.lockSteps(this.identity.self(), deadline));
-    if (FAILPOINT !== undefined) failpoint('mutex.after-lock');
+  lockAsync(o?: AsyncWaitOptions): Promise<void> {
+    const locked = this.runStepsAsync(
+      o,
+      (deadline) => this.lockSteps(this.identity.self(), deadline),
+      // acquire: pairs with the exchange in unlock(), as lock()'s fast path.
+      () => Atomics.compareExchange(this.i32, STATE, 0, this.identity.self()) === 0,
+    );
+    // Not an async method: an uncontended lockAsync settles in the turn it was called.
+    return FAILPOINT === undefined ? locked : locked.then(() => failpoint('mutex.after-lock'));
   }
 
   /** Releases the mutex. NOT_OWNER unless the calling thread holds it. */
@@ -228,9 +234,6 @@ export class Mutex extends SharedPrimitive {
   }
 
   private *lockSteps(me: number, deadline: Deadline): WaitSteps<void> {
-    // First the uncontended attempt, as lock() makes it: no WAITERS_BIT, nobody sleeps for us yet.
-    // acquire: pairs with the exchange in unlock().
-    if (Atomics.compareExchange(this.i32, STATE, 0, me) === 0) return;
     const slice = this.identity.livenessSliceMs;
     for (;;) {
       let c = Atomics.load(this.i32, STATE);

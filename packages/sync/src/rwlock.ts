@@ -94,7 +94,11 @@ export class RwLock extends SharedPrimitive {
 
   /** The async form of {@link readLock}. */
   readLockAsync(o?: AsyncWaitOptions): Promise<void> {
-    return this.runStepsAsync(o, (deadline) => this.readSteps(deadline));
+    return this.runStepsAsync(
+      o,
+      (deadline) => this.readSteps(deadline),
+      () => this.tryReadLock(),
+    );
   }
 
   /** Releases a read lock. NOT_OWNER when no reader holds the lock. */
@@ -126,7 +130,11 @@ export class RwLock extends SharedPrimitive {
 
   /** The async form of {@link writeLock}. */
   writeLockAsync(o?: AsyncWaitOptions): Promise<void> {
-    return this.runStepsAsync(o, (deadline) => this.writeSteps(this.identity.self(), deadline));
+    return this.runStepsAsync(
+      o,
+      (deadline) => this.writeSteps(this.identity.self(), deadline),
+      () => this.tryWriteLock(),
+    );
   }
 
   /** Releases the write lock. NOT_OWNER unless the calling thread holds it. */
@@ -222,8 +230,6 @@ export class RwLock extends SharedPrimitive {
   }
 
   private *writeSteps(me: number, deadline: Deadline): WaitSteps<void> {
-    // Uncontended first, before counting ourselves as waiting (which would hold readers back).
-    if (this.tryWriteLock()) return;
     Atomics.add(this.i32, WRITERS_WAITING, 1);
     let acquired = false;
     try {

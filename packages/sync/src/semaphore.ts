@@ -97,7 +97,11 @@ export class Semaphore extends SharedPrimitive {
 
   /** The async form of {@link acquire}. */
   acquireAsync(o?: AcquireOptions & AsyncWaitOptions): Promise<void> {
-    return this.runStepsAsync(o, (deadline) => this.acquireSteps(this.validCount(o?.count), deadline));
+    return this.runStepsAsync(
+      o,
+      (deadline) => this.acquireSteps(this.validCount(o?.count), deadline),
+      () => this.take(this.validCount(o?.count)),
+    );
   }
 
   /** Returns `count` permits (default 1). INVALID_ARGUMENT if that would exceed `max`. */
