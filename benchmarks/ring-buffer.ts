@@ -15,41 +15,28 @@
  * How it is fair: every implementation runs in the same process, rep by rep, in alternating order
  * (A B, B A, ...), after a warm-up run of each; a figure is the median of the reps, and the ratio
  * of medians comes with the range of the per-rep ratios. Each implementation gets its own copy of
- * the loops (benchmarks/lib/ring-buffer/loops.mjs), so its call sites stay monomorphic. Every
- * sample is checked (the first of each chunk, and the sum of all). Both threads spin: on a busy
+ * the loops (benchmarks/ring-buffer/loops.ts), so its call sites stay monomorphic. Every
+ * sample is checked (the first of each chunk, and the sum of all). The worker is
+ * ring-buffer/worker.ts; lib/harness.ts and lib/control.ts are shared with the other benchmarks. Both threads spin: on a busy
  * machine a spinning pair suffers, so the load average before and after is printed and saved.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { DONE, GO, newControl, READY, SUM, throwIfFailed, waitFor } from './lib/ring-buffer/control.mjs';
-import type { PushPop } from './lib/ring-buffer/loops.d.mts';
+import { DONE, GO, newControl, READY, SUM, throwIfFailed, waitFor } from './lib/control.js';
+import { alternate, argValue, fixed, median, QUICK, writeJson } from './lib/harness.js';
+import { BenchWorker } from './lib/worker.js';
+import { type Impl, load } from './ring-buffer/impls.js';
+import type { RingJob } from './ring-buffer/worker.js';
 
-const QUICK = process.argv.includes('--quick');
-const SAVE = process.argv.includes('--save');
-const REPS = Number(process.argv.find((a) => a.startsWith('--reps='))?.slice(7) ?? (QUICK ? 3 : 7));
+const REPS = Number(argValue('reps') ?? (QUICK ? 3 : 7));
 const CHUNK = 128;
 /** Samples per timed run (`--samples=N`, rounded to a multiple of CHUNK); warm-up runs move a quarter. */
-const SAMPLES_ARG = process.argv.find((a) => a.startsWith('--samples='))?.slice(10);
-const N = Math.max(1, Math.floor(Number(SAMPLES_ARG ?? (QUICK ? 1 << 22 : 1 << 25)) / CHUNK)) * CHUNK;
+const N = Math.max(1, Math.floor(Number(argValue('samples') ?? (QUICK ? 1 << 22 : 1 << 25)) / CHUNK)) * CHUNK;
 const CAPACITY = 16_384;
 /** Bound on every wait and spin: a broken ring fails the run instead of hanging it. */
 const TIMEOUT_MS = 60_000;
 
 const SHAPES = ['worker → main', 'main → worker', 'one thread'] as const;
 type Shape = (typeof SHAPES)[number];
-
-interface RingClass {
-  getStorageForCapacity(capacity: number, type: Float32ArrayConstructor): SharedArrayBuffer;
-  new (sab: SharedArrayBuffer, type: Float32ArrayConstructor): PushPop & { capacity(): number };
-}
-
-interface Impl {
-  readonly name: string;
-  readonly url: string;
-}
-
-type Loops = typeof import('./lib/ring-buffer/loops.mjs');
 
 const BASELINE: Impl = { name: 'ringbuf.js 0.4.0', url: import.meta.resolve('ringbuf.js') };
 const IMPLS: Impl[] = [
@@ -64,25 +51,18 @@ const IMPLS: Impl[] = [
   BASELINE,
 ];
 
-const loaded = new Map<string, { RingBuffer: RingClass; loops: Loops }>();
-
-async function load(impl: Impl): Promise<{ RingBuffer: RingClass; loops: Loops }> {
-  let m = loaded.get(impl.name);
-  if (m === undefined) {
-    const [mod, loops] = await Promise.all([
-      import(impl.url) as Promise<{ RingBuffer: RingClass }>,
-      import(
-        new URL(`./lib/ring-buffer/loops.mjs?impl=${encodeURIComponent(impl.name)}`, import.meta.url).href
-      ) as Promise<Loops>,
-    ]);
-    m = { RingBuffer: mod.RingBuffer, loops };
-    loaded.set(impl.name, m);
-  }
-  return m;
+/**
+ * Samples per second of wall time (the figure), and per second of CPU time (both threads). For
+ * the one-thread shape the CPU rate is the steadier figure on a busy machine: it does not count
+ * the time the thread spent descheduled. For two threads that spin it means little.
+ */
+interface Rate {
+  wall: number;
+  cpu: number;
 }
 
 /** One timed run: samples per second of wall time, and per second of the process's CPU time. */
-async function runOnce(worker: Worker, shape: Shape, impl: Impl, n: number): Promise<Rate> {
+async function runOnce(worker: BenchWorker, shape: Shape, impl: Impl, n: number): Promise<Rate> {
   const { RingBuffer, loops } = await load(impl);
   const sab = RingBuffer.getStorageForCapacity(CAPACITY, Float32Array);
   const rb = new RingBuffer(sab, Float32Array);
@@ -96,10 +76,10 @@ async function runOnce(worker: Worker, shape: Shape, impl: Impl, n: number): Pro
   } else {
     const ctl = newControl();
     const role = shape === 'worker → main' ? 'produce' : 'consume';
-    worker.postMessage({ ctl, sab, impl, role, n, chunk: CHUNK, timeoutMs: TIMEOUT_MS });
+    worker.post({ ctl, sab, impl, role, n, chunk: CHUNK, timeoutMs: TIMEOUT_MS } satisfies RingJob);
     waitFor(ctl, READY, 1, TIMEOUT_MS, 'attach the ring');
     t0 = performance.now();
-    // The worker spins on GO, so both sides start together.
+    // release: the worker spins on GO, so both sides start together.
     Atomics.store(ctl, GO, 1);
     const deadline = t0 + TIMEOUT_MS;
     if (role === 'produce') sum = loops.consume(rb, n, CHUNK, deadline);
@@ -115,25 +95,6 @@ async function runOnce(worker: Worker, shape: Shape, impl: Impl, n: number): Pro
   if (sum! !== expected) throw new Error(`${impl.name}, ${shape}: checksum ${sum!}, expected ${expected}`);
   return { wall: n / seconds, cpu: n / ((cpu.user + cpu.system) / 1e6) };
 }
-
-/**
- * Samples per second of wall time (the figure), and per second of CPU time (both threads). For
- * the one-thread shape the CPU rate is the steadier figure on a busy machine: it does not count
- * the time the thread spent descheduled. For two threads that spin it means little.
- */
-interface Rate {
-  wall: number;
-  cpu: number;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmt = (x: number, digits = 2): string =>
-  x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 interface Ratio {
   ofMedians: number;
@@ -175,26 +136,26 @@ function ratios(perRep: Record<string, number[]>): Record<string, Ratio> {
   return out;
 }
 
-async function measure(worker: Worker, shape: Shape): Promise<ShapeResult> {
+async function measure(worker: BenchWorker, shape: Shape): Promise<ShapeResult> {
+  const byName = new Map(IMPLS.map((impl) => [impl.name, impl]));
+  const warmN = Math.max(CHUNK, (N / 4) & ~(CHUNK - 1));
+  const rates = await alternate(
+    REPS,
+    IMPLS.map((impl) => impl.name),
+    (name, warm) => runOnce(worker, shape, byName.get(name)!, warm ? warmN : N),
+  );
   const perRep: Record<string, number[]> = {};
   const cpuPerRep: Record<string, number[]> = {};
-  for (const impl of IMPLS) {
-    perRep[impl.name] = [];
-    cpuPerRep[impl.name] = [];
-    await runOnce(worker, shape, impl, Math.max(CHUNK, (N / 4) & ~(CHUNK - 1)));
-  }
-  for (let r = 0; r < REPS; r++) {
-    const order = r % 2 === 0 ? IMPLS : [...IMPLS].reverse();
-    for (const impl of order) {
-      const rate = await runOnce(worker, shape, impl, N);
-      perRep[impl.name]!.push(rate.wall);
-      cpuPerRep[impl.name]!.push(rate.cpu);
-    }
-  }
   const med: Record<string, number> = {};
-  for (const impl of IMPLS) med[impl.name] = median(perRep[impl.name]!);
+  for (const impl of IMPLS) {
+    perRep[impl.name] = rates[impl.name]!.map((r) => r.wall);
+    cpuPerRep[impl.name] = rates[impl.name]!.map((r) => r.cpu);
+    med[impl.name] = median(perRep[impl.name]!);
+  }
   return { shape, perRep, median: med, ratio: ratios(perRep), cpuPerRep, cpuRatio: ratios(cpuPerRep) };
 }
+
+const fmt = (x: number, digits = 2): string => fixed(x, digits);
 
 async function main(): Promise<void> {
   if (REPS < 5 && !QUICK) throw new Error('--reps must be at least 5 (medians of >= 5 reps)');
@@ -207,17 +168,10 @@ async function main(): Promise<void> {
     `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ` +
       `load average ${loadBefore.map((x) => fmt(x)).join(' ')}`,
   );
-  const worker = new Worker(new URL('./lib/ring-buffer/worker.mjs', import.meta.url));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('benchmark worker did not start')), TIMEOUT_MS);
-    worker.once('message', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    worker.once('error', reject);
-  });
+  const worker = new BenchWorker(new URL('./ring-buffer/worker.ts', import.meta.url));
   const results: ShapeResult[] = [];
   try {
+    await worker.next(TIMEOUT_MS); // 'ready'
     for (const shape of SHAPES) {
       const r = await measure(worker, shape);
       results.push(r);
@@ -253,29 +207,20 @@ async function main(): Promise<void> {
         (r.shape === 'one thread' ? `; by CPU time ${fmt(c.ofMedians)}x (${fmt(c.min)}-${fmt(c.max)}x)` : ''),
     );
   }
-  const file = SAVE ? 'benchmarks/results/ring-buffer.json' : 'reports/ring-buffer.json';
-  mkdirSync(file.slice(0, file.lastIndexOf('/')), { recursive: true });
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        schema: 'shmkit-ringbuf-bench/1',
-        date: new Date().toISOString(),
-        machine: {
-          cpus: os.cpus().length,
-          model: os.cpus()[0]?.model,
-          node: process.version,
-          loadBefore,
-          loadAfter,
-        },
-        settings: { samples: N, chunk: CHUNK, capacity: CAPACITY, reps: REPS, quick: QUICK },
-        implementations: IMPLS,
-        results,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const file = writeJson('ring-buffer.json', {
+    schema: 'shmkit-ringbuf-bench/1',
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      node: process.version,
+      loadBefore,
+      loadAfter,
+    },
+    settings: { samples: N, chunk: CHUNK, capacity: CAPACITY, reps: REPS, quick: QUICK },
+    implementations: IMPLS,
+    results,
+  });
   console.log(`wrote ${file}`);
 }
 
