@@ -13,20 +13,22 @@
  * 3. (info) Generated accessors (new Function) vs the closure fallback: codec encode+decode and
  *    view field get+set, single thread.
  *
- * Each measurement is the median of REPS interleaved reps (order alternating) after a warm-up run;
- * ratios are against the baseline of the same run. Run under the bench lock:
- *   flock /work/coord/bench.lock npx tsx benchmarks/struct.ts [--quick]
+ * Each measurement is the median of REPS interleaved reps (order alternating) after a warm-up run
+ * (lib/harness.ts); ratios are against the baseline of the same run. The worker is
+ * struct/worker.ts, the message struct/order.ts, the ping-pong (both sides) struct/ping-pong.ts.
+ * Run (`npm run bench:struct` builds first), under the bench lock:
+ *   flock /work/coord/bench.lock npx tsx benchmarks/struct.ts [--quick] [--save]
  * Writes reports/struct.json (or benchmarks/results/struct.json with --save).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { Channel, msgpackCodec } from '@shmkit/channel';
 import { struct } from '@shmkit/struct';
-import { checkOrder, makeOrder, Order, Ping, PingInt } from './struct-order.mjs';
+import { alternate, fixed, median, QUICK, writeJson } from './lib/harness.js';
+import { BenchWorker } from './lib/worker.js';
+import { type ChannelCodec, channelCodec, type StructJob } from './struct/jobs.js';
+import { checkOrder, makeOrder, ORDER_SCHEMA, Order, type OrderValue } from './struct/order.js';
+import { PING_BYTES, type PingKind, pingPong } from './struct/ping-pong.js';
 
-const QUICK = process.argv.includes('--quick');
-const SAVE = process.argv.includes('--save');
 const REPS = QUICK ? 3 : 5;
 const N_OBJ = QUICK ? 30_000 : 200_000;
 const N_PING = QUICK ? 20_000 : 100_000;
@@ -35,136 +37,62 @@ const TIMEOUT = 60_000;
 
 type Msg = { done?: boolean; error?: string; ready?: boolean };
 
-const worker = new Worker(new URL('./struct-worker.mjs', import.meta.url));
-let onMessage: (m: unknown) => void = () => {};
-worker.on('message', (m) => onMessage(m));
-worker.on('error', (e) => {
-  console.error(e);
-  process.exit(1);
-});
+const worker = new BenchWorker(new URL('./struct/worker.ts', import.meta.url));
 
-function nextDone(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('worker job timed out')), TIMEOUT);
-    onMessage = (m) => {
+/** Posts `job`; resolves when the worker says it is done. Data messages go to `onData`. */
+function job(j: StructJob, onData: (m: unknown) => void = () => {}): Promise<void> {
+  const done = worker.listen(
+    (m) => {
       const r = m as Msg;
-      if (r.error !== undefined || r.done === true) {
-        clearTimeout(timer);
-        if (r.error !== undefined) reject(new Error(r.error));
-        else resolve();
-      }
-    };
-  });
-}
-
-async function ready(): Promise<void> {
-  await new Promise<void>((resolve) => {
-    onMessage = (m) => (m as Msg).ready && resolve();
-  });
+      if (r.error !== undefined) throw new Error(r.error);
+      if (r.done === true) return true;
+      onData(m);
+      return false;
+    },
+    TIMEOUT,
+    () => `struct benchmark: worker job ${j.kind}`,
+  );
+  worker.post(j);
+  return done;
 }
 
 /** One postMessage round: seconds to receive and check n objects. */
-function postRound(n: number): Promise<number> {
+async function postRound(n: number): Promise<number> {
   const ack = new SharedArrayBuffer(4);
   const a = new Int32Array(ack);
   let count = 0;
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    let t1 = 0;
-    const timer = setTimeout(() => reject(new Error('postMessage round timed out')), TIMEOUT);
-    onMessage = (m) => {
-      const r = m as Msg;
-      if (r.error !== undefined) return reject(new Error(r.error));
-      if (r.done === true) {
-        clearTimeout(timer);
-        if (count !== n) return reject(new Error(`postMessage: ${count} of ${n} arrived`));
-        return resolve((t1 - t0) / 1000);
-      }
-      checkOrder(m as never, count);
-      count++;
-      Atomics.store(a, 0, count);
-      if (count === n) t1 = performance.now();
-    };
-    worker.postMessage({ kind: 'postmessage', n, ack });
+  let t1 = 0;
+  const t0 = performance.now();
+  await job({ kind: 'postmessage', n, ack }, (m) => {
+    checkOrder(m as OrderValue, count);
+    count++;
+    // release: the worker may send more (its window).
+    Atomics.store(a, 0, count);
+    if (count === n) t1 = performance.now();
   });
+  if (count !== n) throw new Error(`postMessage: ${count} of ${n} arrived`);
+  return (t1 - t0) / 1000;
 }
-
-type ChannelCodec = 'struct' | 'msgpack' | 'msgpack-plain';
 
 async function channelRound(n: number, codec: ChannelCodec): Promise<number> {
-  const c = codec === 'struct' ? Order.codec : codec === 'msgpack' ? 'msgpack' : msgpackCodec();
-  const ch = new Channel<unknown>({ codec: c as never, capacity: 1 << 20 });
-  const done = nextDone();
-  worker.postMessage({ kind: 'channel', n, handle: ch.handle, codec });
+  const ch = new Channel<unknown>({ codec: channelCodec(codec) as never, capacity: 1 << 20 });
+  const done = job({ kind: 'channel', n, handle: ch.handle, codec });
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) checkOrder(ch.recv({ timeout: TIMEOUT }) as never, i);
+  for (let i = 0; i < n; i++) checkOrder(ch.recv({ timeout: TIMEOUT }) as OrderValue, i);
   const t1 = performance.now();
   await done;
   return (t1 - t0) / 1000;
 }
-
-type PingKind = 'raw' | 'view' | 'atomic';
 
 async function pingRound(n: number, kind: PingKind): Promise<number> {
-  const sab = new SharedArrayBuffer(Math.max(Ping.byteLength, PingInt.byteLength));
-  const done = nextDone();
-  worker.postMessage({ kind, n, sab });
-  const end = performance.now() + TIMEOUT;
+  const sab = new SharedArrayBuffer(PING_BYTES);
+  const done = job({ kind, n, sab });
   const t0 = performance.now();
-  if (kind === 'raw') {
-    const f64 = new Float64Array(sab);
-    const i32 = new Int32Array(sab);
-    const probe = new Float64Array(1);
-    const hi = new Int32Array(probe.buffer);
-    for (let i = 1; i <= n; i++) {
-      f64[0] = i;
-      probe[0] = i;
-      const want = hi[1];
-      for (let k = 0; Atomics.load(i32, 33) !== want; k++) {
-        if ((k & 0xffff) === 0 && performance.now() > end) throw new Error('raw pong');
-      }
-    }
-  } else if (kind === 'view') {
-    const v = Ping.view(sab);
-    for (let i = 1; i <= n; i++) {
-      v.ping = i;
-      for (let k = 0; v.pong !== i; k++)
-        if ((k & 0xffff) === 0 && performance.now() > end) throw new Error('view pong');
-    }
-  } else {
-    const v = PingInt.view(sab);
-    for (let i = 1; i <= n; i++) {
-      PingInt.atomic.store(v, 'ping', i);
-      for (let k = 0; PingInt.atomic.load(v, 'pong') !== i; k++) {
-        if ((k & 0xffff) === 0 && performance.now() > end) throw new Error('atomic pong');
-      }
-    }
-  }
+  pingPong[kind](sab, n, true, t0 + TIMEOUT);
   const t1 = performance.now();
   await done;
   return (t1 - t0) / 1000;
 }
-
-/** Runs every backend REPS times, alternating the order; returns the seconds of each rep. */
-async function interleave<K extends string>(
-  keys: readonly K[],
-  run: (k: K) => Promise<number>,
-): Promise<Record<K, number[]>> {
-  const out = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
-  for (const k of keys) await run(k); // warm-up: lets V8 optimize every loop
-  for (let r = 0; r < REPS; r++) {
-    const order = r % 2 === 0 ? keys : [...keys].reverse();
-    for (const k of order) out[k].push(await run(k));
-  }
-  return out;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (x: number, d = 0) =>
-  x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 /** Single-thread ns per operation of `fn` (n calls), best of 3. */
 function micro(n: number, fn: (i: number) => void): number {
@@ -177,26 +105,31 @@ function micro(n: number, fn: (i: number) => void): number {
   return best;
 }
 
-async function main(): Promise<void> {
-  const load0 = os.loadavg();
-  await ready();
-  const sizes = {
+/** Encoded sizes of one order: as a struct, as msgpack with shared structures, as plain msgpack. */
+function sizes() {
+  const ch = new Channel<unknown>({ codec: 'msgpack' });
+  ch.send(makeOrder(1));
+  ch.send(makeOrder(2));
+  const rx = Channel.from<unknown>(ch.handle);
+  rx.recv();
+  const msgpackShared = rx.peek().length;
+  rx.release();
+  return {
     struct: Order.byteLength,
-    msgpackShared: (() => {
-      const ch = new Channel<unknown>({ codec: 'msgpack' });
-      ch.send(makeOrder(1));
-      ch.send(makeOrder(2));
-      const rx = Channel.from<unknown>(ch.handle);
-      rx.recv();
-      const n = rx.peek().length;
-      rx.release();
-      return n;
-    })(),
+    msgpackShared,
     msgpackPlain: msgpackCodec().encode(makeOrder(2)).length,
   };
+}
+
+const fmt = (x: number, d = 0): string => fixed(x, d);
+
+async function main(): Promise<void> {
+  const load0 = os.loadavg();
+  await worker.next(TIMEOUT); // { ready: true }
+  const size = sizes();
 
   // 1. Throughput.
-  const thr = await interleave(['postmessage', 'struct', 'msgpack', 'msgpack-plain'] as const, (k) =>
+  const thr = await alternate(REPS, ['postmessage', 'struct', 'msgpack', 'msgpack-plain'] as const, (k) =>
     k === 'postmessage' ? postRound(N_OBJ) : channelRound(N_OBJ, k),
   );
   const rate = (k: keyof typeof thr) => N_OBJ / median(thr[k]);
@@ -208,7 +141,7 @@ async function main(): Promise<void> {
     `\n1. ${fmt(N_OBJ)} objects worker -> main, each checked field by field (median of ${REPS} reps)`,
   );
   console.log(
-    `   sizes: struct ${sizes.struct} B, msgpack shared structures ${sizes.msgpackShared} B, msgpack per-message records ${sizes.msgpackPlain} B`,
+    `   sizes: struct ${size.struct} B, msgpack shared structures ${size.msgpackShared} B, msgpack per-message records ${size.msgpackPlain} B`,
   );
   const rows1 = [
     ['postMessage (structured clone)', 'postmessage'],
@@ -224,7 +157,7 @@ async function main(): Promise<void> {
   }
 
   // 2. Field update visibility.
-  const pp = await interleave(['raw', 'view', 'atomic'] as const, (k) => pingRound(N_PING, k));
+  const pp = await alternate(REPS, ['raw', 'view', 'atomic'] as const, (k) => pingRound(N_PING, k));
   const rtt = (k: keyof typeof pp) => (median(pp[k]) / N_PING) * 1e6;
   console.log(
     `\n2. ping-pong of one field, main <-> worker, ${fmt(N_PING)} round trips (median of ${REPS} reps)`,
@@ -240,16 +173,7 @@ async function main(): Promise<void> {
   }
 
   // 3. Generated accessors vs closures.
-  const schema = {
-    id: 'u32',
-    qty: 'i32',
-    price: 'f64',
-    side: 'u8',
-    ts: 'i64',
-    symbol: 'utf8:12',
-    levels: 'f64[4]',
-  } as const;
-  const viaClosures = struct(schema, { name: 'Order', codegen: 'closures' });
+  const viaClosures = struct(ORDER_SCHEMA, { name: 'Order', codegen: 'closures' });
   const ring = new Uint8Array(new SharedArrayBuffer(1 << 16));
   const objs = Array.from({ length: 64 }, (_, i) => makeOrder(i));
   console.log(`\n3. (info) accessors, single thread, ns per operation (best of 3)`);
@@ -275,26 +199,24 @@ async function main(): Promise<void> {
   const load1 = os.loadavg();
   console.log(`\nload average after: ${load1.map((x) => x.toFixed(2)).join(' ')}`);
 
-  const out = {
+  const file = writeJson('struct.json', {
     schema: 'shmkit-struct-bench/1',
     date: new Date().toISOString(),
     node: process.version,
     cores: os.cpus().length,
     loadAverage: { before: load0, after: load1 },
     reps: REPS,
-    sizes,
+    sizes: size,
     throughput: Object.fromEntries(
       Object.keys(thr).map((k) => [k, { msgsPerSec: rate(k as never), seconds: thr[k as keyof typeof thr] }]),
     ),
     pingPongUs: Object.fromEntries(Object.keys(pp).map((k) => [k, rtt(k as never)])),
-  };
-  const dir = SAVE ? 'benchmarks/results' : 'reports';
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/struct.json`, `${JSON.stringify(out, null, 2)}\n`);
-  await worker.terminate();
+  });
+  console.log(`wrote ${file}`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+try {
+  await main();
+} finally {
+  await worker.terminate();
+}

@@ -1,11 +1,24 @@
-// The ~100-byte object of benchmarks/struct.ts, shared by the main thread and its worker: the struct
-// type, how message i is made, and how it is checked (every field, every message).
-import { struct } from '@shmkit/struct';
+/**
+ * The ~100-byte object of benchmarks/struct.ts, shared by the main thread and its worker: the
+ * struct type, how message i is made, and how it is checked (every field, every message). Also
+ * the two one-field structs of the ping-pong (ping-pong.ts).
+ */
+import { type StructValue, struct } from '@shmkit/struct';
 
-export const Order = struct(
-  { id: 'u32', qty: 'i32', price: 'f64', side: 'u8', ts: 'i64', symbol: 'utf8:12', levels: 'f64[4]' },
-  { name: 'Order' },
-);
+export const ORDER_SCHEMA = {
+  id: 'u32',
+  qty: 'i32',
+  price: 'f64',
+  side: 'u8',
+  ts: 'i64',
+  symbol: 'utf8:12',
+  levels: 'f64[4]',
+} as const;
+
+export const Order = struct(ORDER_SCHEMA, { name: 'Order' });
+export type OrderValue = StructValue<typeof ORDER_SCHEMA>;
+
+/** ping and pong 128 bytes apart: each side writes its own cache line. */
 export const Ping = struct({ ping: 'f64', pad: 'f64[15]', pong: 'f64' }, { name: 'Ping' });
 export const PingInt = struct({ ping: 'i32', pad: 'i32[31]', pong: 'i32' }, { name: 'PingInt' });
 
@@ -13,7 +26,7 @@ const SYMBOLS = ['ACME', 'GLOBEX', 'INITECH', 'UMBRELLA', 'HOOLI', 'STARK', 'WAY
 const T0 = 1_764_000_000_000n;
 
 /** Message i: a new object, as an application would build it. */
-export function makeOrder(i) {
+export function makeOrder(i: number): OrderValue {
   const l = i * 0.5;
   return {
     id: i,
@@ -21,13 +34,13 @@ export function makeOrder(i) {
     price: 100 + (i % 997) * 0.25,
     side: i & 1,
     ts: T0 + BigInt(i),
-    symbol: SYMBOLS[i & 7],
+    symbol: SYMBOLS[i & 7]!,
     levels: [l, l + 1, l + 2, l + 3],
   };
 }
 
 /** Throws unless `o` is exactly message i. */
-export function checkOrder(o, i) {
+export function checkOrder(o: OrderValue, i: number): void {
   const l = i * 0.5;
   const lv = o.levels;
   if (
