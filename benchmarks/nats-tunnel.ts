@@ -24,11 +24,11 @@
  * direct cost - 1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Channel } from '@shmkit/channel';
 import { connectNats, NatsChannel, startNatsServer, tunnel } from '@shmkit/nats';
+import { alternate, load, median } from './lib/harness.js';
 
 const args = process.argv.slice(2);
 let counter = 0;
@@ -104,12 +104,27 @@ function startReceiver(
 
 type Variant = 'direct' | 'tunnel' | 'prefilled';
 
-/** Ring bytes that hold all `n` messages of `size` bytes (frames: 8-byte header, 16-byte aligned), or 0. */
+const prefillCapacities = new Map<string, number>();
+
+/**
+ * The smallest ring (1 to 64 MiB) that holds all `n` messages of `size` bytes, or 0. Found by
+ * filling one, so that no frame arithmetic of @shmkit/channel is copied here.
+ */
 function prefillCapacity(n: number, size: number): number {
-  const need = n * (Math.ceil((size + 8) / 16) * 16) * 2;
-  let c = 1 << 20;
-  while (c < need) c *= 2;
-  return c <= 1 << 26 ? c : 0;
+  const key = `${n}/${size}`;
+  let found = prefillCapacities.get(key);
+  if (found === undefined) {
+    found = 0;
+    const m = new Uint8Array(size);
+    for (let c = 1 << 20; c <= 1 << 26 && found === 0; c *= 2) {
+      const ch = new Channel<Uint8Array>({ capacity: c });
+      let k = 0;
+      while (k < n && ch.trySend(m)) k++;
+      if (k === n) found = c;
+    }
+    prefillCapacities.set(key, found);
+  }
+  return found;
 }
 
 async function once(
@@ -171,44 +186,31 @@ async function main(): Promise<void> {
   const server = given === '' ? await startNatsServer() : undefined;
   const url = given === '' ? server!.url : given;
   console.log(
-    `tunnel overhead, core NATS on loopback, ${n} messages per run, ${reps} reps; load average ${os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
+    `tunnel overhead, core NATS on loopback, ${n} messages per run, ${reps} reps; load average ${load()}`,
   );
   try {
     for (const size of sizes) {
       const variants: Variant[] =
         prefillCapacity(n, size) > 0 ? ['direct', 'tunnel', 'prefilled'] : ['direct', 'tunnel'];
-      for (const v of variants) await once(url, v, Math.min(n, 20_000), size); // warm-up
-      const cost: Record<Variant, number[]> = { direct: [], tunnel: [], prefilled: [] };
-      const cpu: Record<Variant, number[]> = { direct: [], tunnel: [], prefilled: [] };
-      for (let r = 0; r < reps; r++) {
-        const order = r % 2 === 0 ? variants : [...variants].reverse();
-        for (const v of order) {
-          const o = await once(url, v, n, size);
-          cost[v].push(o.us);
-          cpu[v].push(o.cpu);
-        }
-      }
-      const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-      const d = med(cost.direct);
-      const dc = med(cpu.direct);
+      const runs = await alternate(reps, variants, (v, warm) =>
+        once(url, v, warm ? Math.min(n, 20_000) : n, size),
+      );
+      const cost = (v: Variant): number[] => runs[v].map((o) => o.us);
+      const cpu = (v: Variant): number[] => runs[v].map((o) => o.cpu);
+      const d = median(cost('direct'));
+      const dc = median(cpu('direct'));
       const line = variants.map((v) => {
-        const c = med(cost[v]);
-        const k = med(cpu[v]);
+        const c = median(cost(v));
+        const k = median(cpu(v));
         const vs = v === 'direct' ? '' : `, ${((c / d - 1) * 100).toFixed(1)}% over direct`;
         const vsc = v === 'direct' ? '' : `, ${((k / dc - 1) * 100).toFixed(1)}% over direct`;
-        return `${v} ${c.toFixed(2)} µs/msg (${Math.round(1e6 / c)} msgs/s${vs}) [${cost[v].map((x) => x.toFixed(2)).join(' ')}]; CPU ${k.toFixed(2)} µs/msg${vsc}`;
+        return `${v} ${c.toFixed(2)} µs/msg (${Math.round(1e6 / c)} msgs/s${vs}) [${cost(v)
+          .map((x) => x.toFixed(2))
+          .join(' ')}]; CPU ${k.toFixed(2)} µs/msg${vsc}`;
       });
       console.log(`${String(size).padStart(5)} B  ${line.join('\n         ')}`);
     }
-    console.log(
-      `load average after: ${os
-        .loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`load average after: ${load()}`);
   } finally {
     await server?.stop();
   }

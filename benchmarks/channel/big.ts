@@ -6,10 +6,10 @@
 import { Channel } from '@shmkit/channel';
 import { alternate, fixed } from '../lib/harness.js';
 import type { BenchWorker } from '../lib/worker.js';
-import { checkBig, expectedBigSum, verifySum } from './messages.js';
+import { checkBig, expectedBigSum } from './messages.js';
 import { BIG, BIG_CAPACITY, BIG_WINDOW, N_BIG, REPS, scaled, WAIT } from './protocol.js';
 import { printTargets, printThroughput, rateTarget, throughput } from './report.js';
-import { type Run, start, timedBlocking, timedPost } from './rounds.js';
+import { type Plan, type Run, runRound } from './rounds.js';
 
 type BigBackend = 'channel zero-copy' | 'postMessage transfer' | 'channel copy';
 
@@ -30,25 +30,24 @@ function recvBigCopy(ch: Channel<Uint8Array>, n: number): number {
   return sum;
 }
 
-async function round(wk: BenchWorker, k: BigBackend, warm: boolean): Promise<Run> {
-  const n = scaled(N_BIG, warm);
-  let sum = 0;
-  let run: Run;
+function plan(k: BigBackend, n: number): Plan<ArrayBuffer> {
   if (k === 'postMessage transfer') {
-    const job = { kind: 'big-post', n, size: BIG, window: BIG_WINDOW } as const;
-    run = await timedPost<ArrayBuffer>(wk, job, n, (ab, c) => {
-      sum += checkBig(new Int32Array(ab), c);
-    });
-  } else {
-    const ch = new Channel<Uint8Array>({ capacity: BIG_CAPACITY });
-    const zero = k === 'channel zero-copy';
-    const ctl = start(wk, { kind: zero ? 'big-claim' : 'big-copy', handle: ch.handle, n, size: BIG });
-    run = timedBlocking(ctl, n, () => {
-      sum = zero ? recvBigClaim(ch, n) : recvBigCopy(ch, n);
-    });
+    return {
+      job: { kind: 'big-post', n, size: BIG, window: BIG_WINDOW },
+      onMessage: (ab, c) => checkBig(new Int32Array(ab), c),
+    };
   }
-  verifySum(`1 MiB ${k}`, sum, expectedBigSum(n));
-  return run;
+  const ch = new Channel<Uint8Array>({ capacity: BIG_CAPACITY });
+  const zero = k === 'channel zero-copy';
+  return {
+    job: { kind: zero ? 'big-claim' : 'big-copy', handle: ch.handle, n, size: BIG },
+    consume: () => (zero ? recvBigClaim(ch, n) : recvBigCopy(ch, n)),
+  };
+}
+
+function round(wk: BenchWorker, k: BigBackend, warm: boolean): Promise<Run> {
+  const n = scaled(N_BIG, warm);
+  return runRound(wk, n, plan(k, n), `1 MiB ${k}`, expectedBigSum(n));
 }
 
 export async function bigPayloads(wk: BenchWorker) {

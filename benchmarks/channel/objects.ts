@@ -2,10 +2,10 @@
 import { Channel } from '@shmkit/channel';
 import { alternate } from '../lib/harness.js';
 import type { BenchWorker } from '../lib/worker.js';
-import { checkObj, msgpackSize, type Obj, verifySum } from './messages.js';
+import { checkObj, msgpackSize, type Obj } from './messages.js';
 import { N_OBJECTS, OBJECT_WINDOW, REPS, SMALL_CAPACITY, scaled, WAIT } from './protocol.js';
 import { printTargets, printThroughput, rateTarget, throughput } from './report.js';
-import { type Run, start, timedBlocking, timedPost } from './rounds.js';
+import { type Plan, type Run, runRound } from './rounds.js';
 
 type ObjBackend = 'channel' | 'postMessage';
 
@@ -15,23 +15,16 @@ function recvObjChannel(ch: Channel<Obj>, n: number): number {
   return sum;
 }
 
-async function round(wk: BenchWorker, k: ObjBackend, warm: boolean): Promise<Run> {
+function plan(k: ObjBackend, n: number): Plan<Obj> {
+  if (k === 'postMessage')
+    return { job: { kind: 'obj-post', n, window: OBJECT_WINDOW }, onMessage: checkObj };
+  const ch = new Channel<Obj>({ capacity: SMALL_CAPACITY, codec: 'msgpack' });
+  return { job: { kind: 'obj-channel', handle: ch.handle, n }, consume: () => recvObjChannel(ch, n) };
+}
+
+function round(wk: BenchWorker, k: ObjBackend, warm: boolean): Promise<Run> {
   const n = scaled(N_OBJECTS, warm);
-  let sum = 0;
-  let run: Run;
-  if (k === 'channel') {
-    const ch = new Channel<Obj>({ capacity: SMALL_CAPACITY, codec: 'msgpack' });
-    const ctl = start(wk, { kind: 'obj-channel', handle: ch.handle, n });
-    run = timedBlocking(ctl, n, () => {
-      sum = recvObjChannel(ch, n);
-    });
-  } else {
-    run = await timedPost<Obj>(wk, { kind: 'obj-post', n, window: OBJECT_WINDOW }, n, (o, c) => {
-      sum += checkObj(o, c);
-    });
-  }
-  verifySum(`objects ${k}`, sum, (n * (n - 1)) / 2);
-  return run;
+  return runRound(wk, n, plan(k, n), `objects ${k}`, (n * (n - 1)) / 2);
 }
 
 export async function objects(wk: BenchWorker) {

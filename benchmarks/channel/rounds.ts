@@ -6,6 +6,7 @@
  */
 import { ACK, DONE, GO, newControl, READY, throwIfFailed, waitFor } from '../lib/control.js';
 import type { BenchWorker } from '../lib/worker.js';
+import { verifySum } from './messages.js';
 import { type Job, WAIT_MS } from './protocol.js';
 
 /** One timed run: wall ms from GO to the last message verified, process CPU ms in that time. */
@@ -101,4 +102,30 @@ export async function timedPost<M>(
   await got;
   waitDone(ctl);
   return { n, ms, cpuMs: (cpu!.user + cpu!.system) / 1000 };
+}
+
+/**
+ * How one backend receives a throughput round: `consume` runs on the main thread (blocking) and
+ * returns the checksum; or, for postMessage, `onMessage` checks the c-th message and returns its
+ * part of the checksum.
+ */
+export type Plan<M> =
+  | { job: JobSpec; consume: () => number }
+  | { job: JobSpec; onMessage: (m: M, c: number) => number };
+
+/** Runs one throughput round of `n` messages as `plan` says; checks the checksum against `expected`. */
+export async function runRound<M>(wk: BenchWorker, n: number, plan: Plan<M>, what: string, expected: number) {
+  let sum = 0;
+  let run: Run;
+  if ('consume' in plan) {
+    run = timedBlocking(start(wk, plan.job), n, () => {
+      sum = plan.consume();
+    });
+  } else {
+    run = await timedPost<M>(wk, plan.job, n, (m, c) => {
+      sum += plan.onMessage(m, c);
+    });
+  }
+  verifySum(what, sum, expected);
+  return run;
 }

@@ -7,7 +7,7 @@
 import { Channel } from '@shmkit/channel';
 import { alternate, fixed } from '../lib/harness.js';
 import type { BenchWorker } from '../lib/worker.js';
-import { checkSmall, expectedSmallSum, verifySum } from './messages.js';
+import { checkSmall, expectedSmallSum } from './messages.js';
 import {
   N_BYTES,
   REPS,
@@ -22,7 +22,7 @@ import {
   WAIT_MS,
 } from './protocol.js';
 import { printTargets, printThroughput, rateTarget, throughput } from './report.js';
-import { type Run, start, timedBlocking, timedPost } from './rounds.js';
+import { type Plan, type Run, runRound } from './rounds.js';
 
 type SmallBackend = 'channel' | 'postMessage' | 'ring';
 
@@ -67,31 +67,28 @@ function recvSmallRing(sab: SharedArrayBuffer, n: number, slots: number): number
   return sum;
 }
 
-async function round(wk: BenchWorker, k: SmallBackend, warm: boolean): Promise<Run> {
-  const n = scaled(N_BYTES, warm);
-  let sum = 0;
-  let run: Run;
+function plan(k: SmallBackend, n: number): Plan<Uint8Array> {
   if (k === 'channel') {
     const ch = new Channel<Uint8Array>({ capacity: SMALL_CAPACITY });
-    const ctl = start(wk, { kind: 'bytes-channel', handle: ch.handle, n, size: SMALL });
-    run = timedBlocking(ctl, n, () => {
-      sum = recvSmallChannel(ch, n);
-    });
-  } else if (k === 'ring') {
+    return {
+      job: { kind: 'bytes-channel', handle: ch.handle, n, size: SMALL },
+      consume: () => recvSmallChannel(ch, n),
+    };
+  }
+  if (k === 'ring') {
     const slots = SMALL_CAPACITY / SMALL;
     const sab = new SharedArrayBuffer(RING_DATA + SMALL_CAPACITY);
-    const ctl = start(wk, { kind: 'bytes-ring', sab, n, size: SMALL, slots });
-    run = timedBlocking(ctl, n, () => {
-      sum = recvSmallRing(sab, n, slots);
-    });
-  } else {
-    const job = { kind: 'bytes-post', n, size: SMALL, window: SMALL_WINDOW } as const;
-    run = await timedPost<Uint8Array>(wk, job, n, (m, c) => {
-      sum += checkSmall(m, c);
-    });
+    return {
+      job: { kind: 'bytes-ring', sab, n, size: SMALL, slots },
+      consume: () => recvSmallRing(sab, n, slots),
+    };
   }
-  verifySum(`64-byte ${k}`, sum, expectedSmallSum(n));
-  return run;
+  return { job: { kind: 'bytes-post', n, size: SMALL, window: SMALL_WINDOW }, onMessage: checkSmall };
+}
+
+function round(wk: BenchWorker, k: SmallBackend, warm: boolean): Promise<Run> {
+  const n = scaled(N_BYTES, warm);
+  return runRound(wk, n, plan(k, n), `64-byte ${k}`, expectedSmallSum(n));
 }
 
 export async function smallMessages(wk: BenchWorker) {

@@ -19,6 +19,13 @@ export interface PushPop {
 /** Spins between checks of the deadline; a stuck ring fails the run instead of hanging it. */
 const SPINS_PER_CHECK = 0xffff;
 
+/** Counts a call that moved nothing; every SPINS_PER_CHECK of them, checks the deadline. */
+function idle(spins: number, deadline: number, what: string): number {
+  if (++spins < SPINS_PER_CHECK) return spins;
+  late(deadline, what);
+  return 0;
+}
+
 /** Sample values base..base+chunk-1 of the stream. */
 function fill(c: Float32Array, base: number): void {
   for (let k = 0; k < c.length; k++) c[k] = (base + k) & 0xffff;
@@ -41,10 +48,7 @@ export function produce(rb: PushPop, n: number, chunk: number, deadline: number)
     let spins = 0;
     while (off < chunk) {
       const w = rb.push(c, chunk - off, off);
-      if (w === 0 && ++spins === SPINS_PER_CHECK) {
-        spins = 0;
-        late(deadline, 'the ring stayed full');
-      }
+      if (w === 0) spins = idle(spins, deadline, 'the ring stayed full');
       off += w;
     }
   }
@@ -59,10 +63,7 @@ export function consume(rb: PushPop, n: number, chunk: number, deadline: number)
     let spins = 0;
     while (got < chunk) {
       const r = rb.pop(out, chunk - got, got);
-      if (r === 0 && ++spins === SPINS_PER_CHECK) {
-        spins = 0;
-        late(deadline, 'the ring stayed empty');
-      }
+      if (r === 0) spins = idle(spins, deadline, 'the ring stayed empty');
       got += r;
     }
     sum += check(out, base);
