@@ -1,7 +1,9 @@
 // How the Mutex and Channel scale with threads: run on a machine with more cores than this 2-core
-// VM (e.g. 16) to see contention behaviour past 2 cores. Plain JavaScript (no loader), bounded.
-//   node benchmarks/scaling.mjs [--quick]     (after `pnpm install`, which builds dist/)
-// Prints one table per experiment and writes benchmarks/results/scaling-<cores>cores.json.
+// VM (e.g. 16) to see contention behaviour past 2 cores. Plain JavaScript (no loader), bounded;
+// the workers are scaling/worker.mjs.
+//   node benchmarks/scaling.mjs [--quick] [--save]     (after `pnpm install`, which builds dist/)
+// Prints one table per experiment and writes reports/scaling-<cores>cores.json
+// (benchmarks/results/ with --save).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -11,27 +13,7 @@ import { Mutex } from '@shmkit/sync';
 const QUICK = process.argv.includes('--quick');
 const cores = os.availableParallelism?.() ?? os.cpus().length;
 const counts = [1, 2, 4, 8, 16].filter((n) => n <= Math.max(2, cores));
-const urls = { sync: import.meta.resolve('@shmkit/sync'), channel: import.meta.resolve('@shmkit/channel') };
-
-const workerSource = `
-const { parentPort, workerData: d } = require('node:worker_threads');
-Promise.all([import(d.urls.sync), import(d.urls.channel)]).then(([{ Mutex }, { Channel }]) => {
-  const go = new Int32Array(d.go);
-  Atomics.wait(go, 0, 0, 30000);
-  if (d.role === 'mutex') {
-    const m = Mutex.from(d.mutex); const c = new Int32Array(d.counter);
-    for (let i = 0; i < d.n; i++) { m.lock({ timeout: 60000 }); c[0]++; m.unlock(); }
-    parentPort.postMessage(0);
-  } else if (d.role === 'produce') {
-    const ch = Channel.from(d.ch); const m = new Uint8Array(64);
-    for (let i = 0; i < d.n; i++) { m[0] = i & 255; ch.send(m, { timeout: 60000 }); }
-    parentPort.postMessage(0);
-  } else {
-    const ch = Channel.from(d.ch); let n = 0, sum = 0;
-    for (;;) { let v; try { v = ch.recv({ timeout: 60000 }); } catch (e) { if (e.code === 'CLOSED') break; throw e; } n++; sum += v[0]; }
-    parentPort.postMessage([n, sum]);
-  }
-});`;
+const WORKER = new URL('./scaling/worker.mjs', import.meta.url);
 
 /**
  * Starts one worker per job, releases them together, and returns the time until `finish` (given
@@ -39,9 +21,7 @@ Promise.all([import(d.urls.sync), import(d.urls.channel)]).then(([{ Mutex }, { C
  */
 function run(jobs, finish = (results) => Promise.all(results)) {
   const go = new Int32Array(new SharedArrayBuffer(4));
-  const ws = jobs.map(
-    (j) => new Worker(workerSource, { eval: true, workerData: { ...j, urls, go: go.buffer } }),
-  );
+  const ws = jobs.map((j) => new Worker(WORKER, { workerData: { ...j, go: go.buffer } }));
   const results = ws.map(
     (w) =>
       new Promise((resolve, reject) => {
@@ -120,8 +100,8 @@ for (const [p, c, pm, cm] of shapes) {
 }
 console.log('Channel: 64-byte messages, P producer threads -> C consumer threads');
 console.table(report.channel);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(
-  new URL(`./results/scaling-${cores}cores.json`, import.meta.url),
-  `${JSON.stringify(report, null, 2)}\n`,
-);
+// reports/ unless --save (results meant for publishing go to benchmarks/results/).
+const dir = process.argv.includes('--save') ? 'benchmarks/results' : 'reports';
+mkdirSync(dir, { recursive: true });
+writeFileSync(`${dir}/scaling-${cores}cores.json`, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`written to ${dir}/scaling-${cores}cores.json`);
