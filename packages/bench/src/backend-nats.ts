@@ -23,12 +23,19 @@ import {
   type NatsConnection,
   startNatsServer,
 } from '@shmkit/nats';
-import * as hdr from 'hdr-histogram-js';
-// Types only: backends.ts imports this file, so a value import back would be a cycle at load.
-import type { Backend, RunOutcome, RunSpec, Session } from './backends.js';
 import { type Peer, startChildPeer } from './link.js';
 import { MessageMaker, Verifier } from './payload.js';
 import { type Control, ENV_ADDRESS } from './protocol.js';
+import {
+  type Backend,
+  cpuSince,
+  newHistogram,
+  outcome,
+  type RunOutcome,
+  type RunSpec,
+  roundTripsAsync,
+  type Session,
+} from './session.js';
 import type { BackendId } from './types.js';
 
 type NatsId = 'nats' | 'nats-durable';
@@ -136,7 +143,7 @@ class NatsSession implements Session {
           end = performance.now();
         }
         const done = await doneReply;
-        return outcome(spec, v, end - start, process.cpuUsage(cpu0), done);
+        return outcome('process', spec, v, end - start, cpuSince(cpu0), done, undefined);
       }
       const ping = await this.open(`${subject}.ping`, spec);
       const pong = await this.open(`${subject}.pong`, spec);
@@ -149,22 +156,14 @@ class NatsSession implements Session {
       );
       await link.request({ shmkit$: 'go' }, 'going', spec.timeoutMs);
       const maker = new MessageMaker(spec.kind, spec.size, spec.pool);
-      const histogram = hdr.build({ numberOfSignificantValueDigits: 3 });
-      const wait = { timeout: durable ? spec.timeoutMs : Math.min(spec.timeoutMs, 5000) };
+      const histogram = newHistogram();
+      const wait = durable ? spec.timeoutMs : Math.min(spec.timeoutMs, 5000);
       const cpu0 = process.cpuUsage();
       const start = performance.now();
-      let t = start;
-      for (let i = 0; i < spec.n; i++) {
-        const sentAt = performance.now();
-        await ping.sendAsync(maker.make(i), wait);
-        const back = await pong.recvAsync(wait);
-        t = performance.now();
-        histogram.recordValue(Math.max(1, Math.round((t - sentAt) * 1e6)));
-        v.accept(back);
-      }
-      const cpu = process.cpuUsage(cpu0);
+      const t = await roundTripsAsync({ ping, pong }, maker, spec.n, v, histogram, wait);
+      const cpu = cpuSince(cpu0);
       const done = await link.request({ shmkit$: 'finish' }, 'done', spec.timeoutMs);
-      return { ...outcome(spec, v, t - start, cpu, done), histogram };
+      return outcome('process', spec, v, t - start, cpu, done, histogram);
     } finally {
       for (const c of chans) await c.detach().catch(() => {});
       if (durable) {
@@ -181,25 +180,6 @@ class NatsSession implements Session {
       await this.nc.close().catch(() => {});
     }
   }
-}
-
-function outcome(
-  spec: RunSpec,
-  v: Verifier,
-  elapsedMs: number,
-  cpu: NodeJS.CpuUsage,
-  done: Control,
-): RunOutcome {
-  const peerCpu = done.shmkit$ === 'done' ? done.cpuUs : 0;
-  const { verified, why } = v.verdict(spec.n);
-  return {
-    n: spec.n,
-    elapsedMs,
-    cpuUs: cpu.user + cpu.system + peerCpu,
-    verified,
-    why,
-    histogram: undefined,
-  };
 }
 
 async function open(id: NatsId): Promise<Session> {

@@ -14,8 +14,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Backend, RunOutcome, RunSpec, Session } from './backends.js';
-import { newHistogram } from './backends.js';
+import { type Backend, newHistogram, type RunOutcome, type RunSpec, type Session } from './session.js';
 import type { BackendId } from './types.js';
 
 type PythonId = 'python-mp-queue' | 'python-mp-pipe' | 'python-shmkit';

@@ -9,7 +9,7 @@
  * writeFileSync('bench.html', toHtml(report));
  * ```
  */
-export { type Backend, capacityFor, getBackend } from './backends.js';
+export { getBackend } from './backends.js';
 export { type Check, type CheckStatus, doctor } from './doctor.js';
 export { charts, standaloneSvg, toHtml } from './html.js';
 export { describeMachine, machineInfo } from './machine.js';
@@ -33,5 +33,7 @@ export {
   TRAITS,
 } from './recommend.js';
 export { formatHeader, formatTables, headlineTable, toMarkdown, toMarkdownTables } from './report.js';
+export type { Backend } from './session.js';
+export { capacityFor } from './session-channel.js';
 export * from './types.js';
 export { FrameReader, frame } from './wire.js';

@@ -15,16 +15,10 @@
 import { msgpackCodec } from '@shmkit/channel';
 import { ShmkitError } from '@shmkit/core';
 import type { Histogram } from 'hdr-histogram-js';
-import {
-  type Backend,
-  getBackend,
-  newHistogram,
-  type RunOutcome,
-  type RunSpec,
-  type Session,
-} from './backends.js';
+import { getBackend } from './backends.js';
 import { machineInfo } from './machine.js';
 import { builtinObject, fingerprint, loadPayloadFile, MAX_SIZE, MIN_SIZE, makePool } from './payload.js';
+import { type Backend, newHistogram, type RunOutcome, type RunSpec, type Session } from './session.js';
 import {
   ALL_BACKEND_IDS,
   BACKEND_IDS,

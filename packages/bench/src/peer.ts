@@ -9,7 +9,6 @@
 import net from 'node:net';
 import { Channel } from '@shmkit/channel';
 import { runNatsPeer } from './backend-nats.js';
-import { runStructPeer } from './backend-struct.js';
 import { MessageMaker } from './payload.js';
 import {
   BATCH,
@@ -24,7 +23,7 @@ import {
 } from './protocol.js';
 import { loadSegment, type SegmentLike } from './segment-api.js';
 import type { BackendId } from './types.js';
-import { FrameReader, familyOf, frame, type WireCodec, wireCodec } from './wire.js';
+import { channelCodec, FrameReader, familyOf, frame, type WireCodec, wireCodec } from './wire.js';
 
 /** How the peer talks to the main side, and (for message backends) sends data. */
 interface Path {
@@ -113,7 +112,7 @@ class MessagePeer {
   }
 }
 
-/** The peer of shmkit-thread, shmkit-thread-async and shmkit-process: blocking channel loops. */
+/** The peer of every shmkit-* backend: blocking channel loops. */
 class ChannelPeer {
   private run: PeerRun | undefined;
   private data: Channel<unknown> | undefined;
@@ -163,7 +162,7 @@ class ChannelPeer {
   private async prepare(spec: WireSpec): Promise<void> {
     this.release();
     this.run = new PeerRun(spec, this.backend);
-    const codec = spec.kind === 'bytes' ? 'bytes' : 'msgpack';
+    const codec = channelCodec(this.backend, spec.kind);
     if (spec.segment !== undefined) {
       const loaded = await loadSegment();
       if (!loaded.ok) throw new Error(loaded.reason);
@@ -178,9 +177,11 @@ class ChannelPeer {
       return;
     }
     const hs = spec.channels ?? {};
-    this.data = hs.data && Channel.from<unknown>(hs.data);
-    this.ping = hs.ping && Channel.from<unknown>(hs.ping);
-    this.pong = hs.pong && Channel.from<unknown>(hs.pong);
+    // A codec name travels in the handle; a Codec object (the struct's) is given again here.
+    const o = typeof codec === 'string' ? undefined : { codec };
+    this.data = hs.data && Channel.from<unknown>(hs.data, o);
+    this.ping = hs.ping && Channel.from<unknown>(hs.ping, o);
+    this.pong = hs.pong && Channel.from<unknown>(hs.pong, o);
   }
 
   private release(): void {
@@ -269,7 +270,6 @@ export async function runThreadPeer(): Promise<void> {
   const { backend } = workerData as ThreadPeerData;
   const control = (m: Control): void => port.postMessage(m);
   const report = (e: unknown): void => control({ shmkit$: 'error', message: errorText(e) });
-  if (backend === 'shmkit-thread-struct') return runStructPeer(port, control, report);
   if (familyOf(backend) === 'channel') {
     const peer = new ChannelPeer(backend, control);
     const onControl = sequential((m) => peer.onControl(m), report);

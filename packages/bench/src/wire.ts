@@ -9,10 +9,12 @@
  * | json    | child-ipc-json                   | base64 string         | JSON                    |
  * | frame   | uds, tcp, pipe                   | raw frame payload     | msgpack (shmkit codec)  |
  * | channel | shmkit-*                         | codec 'bytes'         | codec 'msgpack'         |
+ *
+ * (shmkit-thread-struct: objects through its struct's codec, see channelCodec.)
  */
 import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
 import { type Codec, msgpackCodec } from '@shmkit/channel';
-import { structFidelityProblem } from './backend-struct.js';
+import { StructEnvelope, structFidelityProblem } from './backend-struct.js';
 import type { BackendId, PayloadKind } from './types.js';
 
 export type WireFamily = 'clone' | 'json' | 'frame' | 'channel';
@@ -32,6 +34,16 @@ export function familyOf(id: BackendId): WireFamily {
     default:
       return 'channel';
   }
+}
+
+/**
+ * The codec of a channel backend's Channels, the same on both sides: 'bytes' for bytes; for
+ * objects 'msgpack', or the struct envelope's codec for shmkit-thread-struct. A Codec object (not
+ * a name) must be given again where a handle is attached.
+ */
+export function channelCodec(id: BackendId, kind: PayloadKind): 'bytes' | 'msgpack' | Codec<unknown> {
+  if (kind === 'bytes') return 'bytes';
+  return id === 'shmkit-thread-struct' ? (StructEnvelope.codec as unknown as Codec<unknown>) : 'msgpack';
 }
 
 /** Turns a message (Uint8Array or envelope) into what goes on a wire, and back. */
