@@ -35,6 +35,7 @@ import {
   type RunSpec,
   roundTripsAsync,
   type Session,
+  toWire,
 } from './session.js';
 import type { BackendId } from './types.js';
 
@@ -72,16 +73,9 @@ async function unavailable(id: NatsId): Promise<string | undefined> {
   }
 }
 
+/** The run as the peer gets it: every peer's spec, plus the subject prefix of its channels. */
 function toPeerSpec(spec: RunSpec, subject: string): Record<string, unknown> {
-  return {
-    pattern: spec.pattern,
-    kind: spec.kind,
-    size: spec.size,
-    n: spec.n,
-    timeoutMs: spec.timeoutMs,
-    subject,
-    ...(spec.kind === 'object' ? { pool: spec.pool } : {}),
-  };
+  return { ...toWire(spec), subject };
 }
 
 let runCounter = 0;
