@@ -21,7 +21,7 @@ import {
   type ThreadPeerData,
   type WireSpec,
 } from './protocol.js';
-import { loadSegment, type SegmentLike } from './segment-api.js';
+import { loadSegment, type Segment } from './segment-api.js';
 import type { BackendId } from './types.js';
 import { channelCodec, FrameReader, familyOf, frame, type WireCodec, wireCodec } from './wire.js';
 
@@ -118,7 +118,7 @@ class ChannelPeer {
   private data: Channel<unknown> | undefined;
   private ping: Channel<unknown> | undefined;
   private pong: Channel<unknown> | undefined;
-  private segment: SegmentLike | undefined;
+  private segment: Segment | undefined;
 
   constructor(
     private readonly backend: BackendId,

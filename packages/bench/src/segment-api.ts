@@ -1,14 +1,14 @@
 /**
  * Access to @shmkit/segment, loaded on demand: importing it loads a native addon, which may be
  * missing (not built, another Node version, not Linux). Everything else of the bench runs without
- * it; shmkit-process, `shmkit segments` and parts of `shmkit doctor` say why they cannot.
+ * it; shmkit-process*, `shmkit segments` and parts of `shmkit doctor` say why they cannot. Other
+ * files import only types from @shmkit/segment, or go through here.
  *
  * The types are the real ones: a type-only import loads nothing at run time.
  */
 import type { Segment } from '@shmkit/segment';
 
-/** A Segment, as the bench uses it. */
-export type SegmentLike = Segment;
+export type { Segment };
 
 /** The Segment class (its statics: create, open, list, unlink). */
 export type SegmentStatic = typeof Segment;

@@ -7,7 +7,7 @@ import { CHANNEL_LIMITS, Channel } from '@shmkit/channel';
 import type { Peer } from './link.js';
 import { MessageMaker, Verifier } from './payload.js';
 import { BATCH } from './protocol.js';
-import type { SegmentLike, SegmentStatic } from './segment-api.js';
+import type { Segment, SegmentStatic } from './segment-api.js';
 import {
   cpuSince,
   newHistogram,
@@ -85,7 +85,7 @@ export class ChannelSession implements Session {
     const keys = spec.pattern === 'stream' ? (['data'] as const) : (['ping', 'pong'] as const);
     const wire = toWire(spec);
     const chans: Partial<Record<'data' | 'ping' | 'pong', Channel<unknown>>> = {};
-    let seg: SegmentLike | undefined;
+    let seg: Segment | undefined;
     let segName: string | undefined;
     if (segments !== undefined) {
       segName = `shmkit-bench-${process.pid}-${++segmentCounter}`;
