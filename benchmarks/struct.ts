@@ -22,11 +22,10 @@
  */
 import os from 'node:os';
 import { Channel, msgpackCodec } from '@shmkit/channel';
-import { struct } from '@shmkit/struct';
 import { alternate, fixed, median, QUICK, writeJson } from './lib/harness.js';
 import { BenchWorker } from './lib/worker.js';
 import { type ChannelCodec, channelCodec, type StructJob } from './struct/jobs.js';
-import { checkOrder, makeOrder, ORDER_SCHEMA, Order, type OrderValue } from './struct/order.js';
+import { checkOrder, makeOrder, Order, type OrderValue, orderStruct } from './struct/order.js';
 import { PING_BYTES, type PingKind, pingPong } from './struct/ping-pong.js';
 
 const REPS = QUICK ? 3 : 5;
@@ -173,7 +172,7 @@ async function main(): Promise<void> {
   }
 
   // 3. Generated accessors vs closures.
-  const viaClosures = struct(ORDER_SCHEMA, { name: 'Order', codegen: 'closures' });
+  const viaClosures = orderStruct('closures');
   const ring = new Uint8Array(new SharedArrayBuffer(1 << 16));
   const objs = Array.from({ length: 64 }, (_, i) => makeOrder(i));
   console.log(`\n3. (info) accessors, single thread, ns per operation (best of 3)`);

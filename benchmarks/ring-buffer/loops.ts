@@ -19,11 +19,22 @@ export interface PushPop {
 /** Spins between checks of the deadline; a stuck ring fails the run instead of hanging it. */
 const SPINS_PER_CHECK = 0xffff;
 
-/** Counts a call that moved nothing; every SPINS_PER_CHECK of them, checks the deadline. */
-function idle(spins: number, deadline: number, what: string): number {
-  if (++spins < SPINS_PER_CHECK) return spins;
-  late(deadline, what);
-  return 0;
+/**
+ * Moves the whole of `buf` into the ring (push) or out of it (pop), spinning while it is full or
+ * empty. The two calls are two call sites, each seeing one RingBuffer class per copy of this module.
+ */
+function moveChunk(rb: PushPop, buf: Float32Array, push: boolean, deadline: number): void {
+  const len = buf.length;
+  let done = 0;
+  let spins = 0;
+  while (done < len) {
+    const k = push ? rb.push(buf, len - done, done) : rb.pop(buf, len - done, done);
+    if (k === 0 && ++spins === SPINS_PER_CHECK) {
+      spins = 0;
+      late(deadline, push ? 'the ring stayed full' : 'the ring stayed empty');
+    }
+    done += k;
+  }
 }
 
 /** Sample values base..base+chunk-1 of the stream. */
@@ -44,13 +55,7 @@ export function produce(rb: PushPop, n: number, chunk: number, deadline: number)
   const c = new Float32Array(chunk);
   for (let base = 0; base < n; base += chunk) {
     fill(c, base);
-    let off = 0;
-    let spins = 0;
-    while (off < chunk) {
-      const w = rb.push(c, chunk - off, off);
-      if (w === 0) spins = idle(spins, deadline, 'the ring stayed full');
-      off += w;
-    }
+    moveChunk(rb, c, true, deadline);
   }
 }
 
@@ -59,13 +64,7 @@ export function consume(rb: PushPop, n: number, chunk: number, deadline: number)
   const out = new Float32Array(chunk);
   let sum = 0;
   for (let base = 0; base < n; base += chunk) {
-    let got = 0;
-    let spins = 0;
-    while (got < chunk) {
-      const r = rb.pop(out, chunk - got, got);
-      if (r === 0) spins = idle(spins, deadline, 'the ring stayed empty');
-      got += r;
-    }
+    moveChunk(rb, out, false, deadline);
     sum += check(out, base);
   }
   return sum;

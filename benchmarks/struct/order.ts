@@ -3,20 +3,18 @@
  * struct type, how message i is made, and how it is checked (every field, every message). Also
  * the two one-field structs of the ping-pong (ping-pong.ts).
  */
-import { type StructValue, struct } from '@shmkit/struct';
+import { type Codegen, type StructType, type StructValue, struct } from '@shmkit/struct';
 
-export const ORDER_SCHEMA = {
-  id: 'u32',
-  qty: 'i32',
-  price: 'f64',
-  side: 'u8',
-  ts: 'i64',
-  symbol: 'utf8:12',
-  levels: 'f64[4]',
-} as const;
+/** The Order struct (docs/struct.md's example); `codegen` as StructOptions (scenario 3 compares them). */
+export function orderStruct(codegen: Codegen = 'auto') {
+  return struct(
+    { id: 'u32', qty: 'i32', price: 'f64', side: 'u8', ts: 'i64', symbol: 'utf8:12', levels: 'f64[4]' },
+    { name: 'Order', codegen },
+  );
+}
 
-export const Order = struct(ORDER_SCHEMA, { name: 'Order' });
-export type OrderValue = StructValue<typeof ORDER_SCHEMA>;
+export const Order = orderStruct();
+export type OrderValue = StructValue<typeof Order extends StructType<infer S> ? S : never>;
 
 /** ping and pong 128 bytes apart: each side writes its own cache line. */
 export const Ping = struct({ ping: 'f64', pad: 'f64[15]', pong: 'f64' }, { name: 'Ping' });
