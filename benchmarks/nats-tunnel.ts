@@ -155,7 +155,7 @@ async function once(
   } else {
     const prefilled = variant === 'prefilled';
     const local = new Channel<Uint8Array>({ capacity: prefilled ? prefillCapacity(n, size) : 1 << 20 });
-    const w = new Worker(new URL('./nats-tunnel-feeder.mjs', import.meta.url), {
+    const w = new Worker(new URL('./nats-tunnel/feeder.mjs', import.meta.url), {
       workerData: { handle: local.handle, n, size },
     });
     // prefilled: every message is in the ring before the tunnel starts, so the run measures the
