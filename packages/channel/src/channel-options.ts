@@ -2,7 +2,7 @@
  * The Channel's public shapes besides the class: options, handle, poll handler, and its limits
  * (exported once here, for every package that sizes channels).
  */
-import type { Handle, Region } from '@shmkit/core';
+import { type Handle, invalidArgument, type Region, validateInteger } from '@shmkit/core';
 import type { Codec, CodecName } from './codec.js';
 import {
   DEFAULT_MAX_MESSAGE,
@@ -13,7 +13,27 @@ import {
   maxFrameFor,
 } from './layout.js';
 
-/** Limits of a Channel, exported once for every package that sizes channels. */
+/** Whether `n` is a valid ring capacity: a power of two from 256 to 2^30. */
+function isCapacity(n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_CAPACITY && n <= MAX_CAPACITY && (n & (n - 1)) === 0;
+}
+
+/** `n` if it is a valid ring capacity; INVALID_ARGUMENT otherwise. */
+function validateCapacity(n: unknown): number {
+  validateInteger(n, 'capacity', MIN_CAPACITY, MAX_CAPACITY);
+  if (!isCapacity(n as number)) invalidArgument(`capacity must be a power of two, got ${String(n)}`);
+  return n as number;
+}
+
+/**
+ * Limits of a Channel, exported once for every package that sizes channels.
+ *
+ * @example
+ * ```ts
+ * CHANNEL_LIMITS.isCapacity(4096);        // true: a power of two in [minCapacity, maxCapacity]
+ * CHANNEL_LIMITS.maxFrameSize(4096);      // the largest message one frame of that ring carries
+ * ```
+ */
 export const CHANNEL_LIMITS = {
   /** Smallest ring, bytes. */
   minCapacity: MIN_CAPACITY,
@@ -27,6 +47,10 @@ export const CHANNEL_LIMITS = {
   maxMaxMessageSize: MAX_MAX_MESSAGE,
   /** The largest payload one frame of a ring of `capacity` bytes carries. */
   maxFrameSize: maxFrameFor,
+  /** Whether `n` is a valid ring capacity: a power of two from minCapacity to maxCapacity. */
+  isCapacity,
+  /** `n` if it is a valid ring capacity; INVALID_ARGUMENT otherwise. */
+  validateCapacity,
 } as const;
 
 /** Options of the Channel constructor. */

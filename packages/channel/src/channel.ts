@@ -2,14 +2,19 @@
  * Channel: messages between threads (and, in a segment, processes) through a framed byte ring.
  *
  * Where each job lives:
- * - layout.ts       the bytes: header words, frame header, kinds (docs/format.md mirrors it)
- * - ring-memory.ts  validated geometry and the frame-header reader
- * - producer.ts     one/many producers: claim, publish (claim-lock.ts: the many-producer lock)
- * - consumer.ts     one/many consumers: take, release (marks for many consumers)
- * - sender.ts       encoding, fragmentation, send batches;  receiver.ts: decoding, reassembly,
- *                   recvInto/poll, repairs after a dead peer
- * - wake.ts         the spin-then-sleep protocol and its ordering argument
- * - liveness.ts     producer registry, PEER_DEAD, dead producers' frames
+ * - channel.ts       the public class: its methods, documented, dispatch to the files below
+ * - channel-create.ts options checked, the header written (tag last), byteLength, attach checks
+ * - send-ops.ts      send / sendMany / claim in their blocking, try and async forms
+ * - receive-ops.ts   recv / recvInto / recvMany / poll / waitReadable / peek in their three forms,
+ *                    and the receive wait (spin, sleep, repairs after a quiet slice)
+ * - layout.ts        the bytes: header words, frame header, kinds (docs/format.md mirrors it)
+ * - ring-memory.ts   validated geometry and the frame-header reader
+ * - producer.ts      one/many producers: claim, publish (claim-lock.ts: the many-producer lock)
+ * - consumer.ts      one/many consumers: take, release (marks for many consumers)
+ * - sender.ts        encoding, fragmentation, send batches;  receiver.ts: decoding, reassembly,
+ *                    in-place frames, repairs after a dead peer
+ * - wake.ts          the spin-then-sleep protocol and its ordering argument
+ * - liveness.ts      producer registry, PEER_DEAD, dead producers' frames
  *
  * | producers | consumers | producer side   | consumer side  |
  * |-----------|-----------|-----------------|----------------|
@@ -22,62 +27,42 @@ import {
   type AsyncWaitOptions,
   attach,
   bindNew,
-  Deadline,
-  invalidArgument,
-  publishTag,
   type Region,
   regionFromHandle,
-  runAsync,
-  runBlocking,
   SharedObject,
   ShmkitError,
-  throwIfAborted,
-  validateAsyncOptions,
-  validateInteger,
-  validateWaitOptions,
   type WaitOptions,
-  type WaitSteps,
 } from '@shmkit/core';
+import {
+  channelByteLength,
+  channelShape,
+  checkLayoutVersion,
+  codecForHandle,
+  initChannel,
+  withStructures,
+} from './channel-create.js';
 import {
   CHANNEL_LIMITS,
   type ChannelHandle,
   type ChannelOptions,
   type PollHandler,
 } from './channel-options.js';
-import { type Codec, type CodecName, msgpackCodec, resolveCodec } from './codec.js';
+import { type Codec, type CodecName, resolveCodec } from './codec.js';
 import {
-  CAPACITY,
   CHANNEL_TAG,
   CLOSED,
   DATA_SIGNAL,
-  DEFAULT_MAX_MESSAGE,
-  EXT_BYTES,
-  EXT_OFFSET,
-  extensionOffset,
-  FLAG_MANY_CONSUMERS,
-  FLAG_MANY_PRODUCERS,
-  FLAG_STRUCTURES,
-  FLAGS,
   HEADER_BYTES,
-  LAYOUT_VERSION,
-  MAX_CAPACITY,
-  MAX_FRAME,
-  MAX_MAX_MESSAGE,
-  MAX_MESSAGE,
-  MIN_CAPACITY,
-  marksBytes,
-  maxFrameFor,
   RECV_SLEEPERS,
   SEND_SLEEPERS,
   SPACE_SIGNAL,
-  VERSION,
 } from './layout.js';
 import { unregisterProducer } from './liveness.js';
-import { initStructures, SharedStructures, STRUCTURES_BYTES } from './msgpack-structures.js';
-import { copyOut, NONE, Receiver, TOO_BIG } from './receiver.js';
+import { ReceiveOps } from './receive-ops.js';
+import { Receiver } from './receiver.js';
 import { RingMemory } from './ring-memory.js';
+import { SendOps } from './send-ops.js';
 import { Sender } from './sender.js';
-import { NOT_YET, SpinPolicy, spinThenSleep, type WaitContext } from './wake.js';
 
 /**
  * A channel of messages over shared memory: post `channel.handle` to a worker, attach with
@@ -104,67 +89,22 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
 
   declare private codec: Codec<T>;
   declare private ring: RingMemory;
-  declare private tx: Sender<T>;
-  declare private rx: Receiver<T>;
-  declare private recvCtx: WaitContext;
-  declare private recvPolicy: SpinPolicy;
-  /** Payload offset and length of the outstanding zero-copy claim, or -1. */
-  declare private claimed: number;
-  declare private claimedLen: number;
-  declare private peeked: boolean;
-  declare private takeFn: () => T | typeof NOT_YET;
+  declare private sends: SendOps<T>;
+  declare private receives: ReceiveOps<T>;
 
   constructor(o?: ChannelOptions<T>) {
-    const capacity = validateInteger(o?.capacity ?? 1 << 20, 'capacity', MIN_CAPACITY, MAX_CAPACITY);
-    if ((capacity & (capacity - 1)) !== 0)
-      invalidArgument(`capacity must be a power of two, got ${capacity}`);
-    const producers = o?.producers ?? 'one';
-    const consumers = o?.consumers ?? 'one';
-    if (producers !== 'one' && producers !== 'many') invalidArgument(`producers must be 'one' or 'many'`);
-    if (consumers !== 'one' && consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
-    const maxFrame = maxFrameFor(capacity);
-    let maxMessage = validateInteger(
-      o?.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
-      'maxMessageSize',
-      1,
-      MAX_MAX_MESSAGE,
-    );
-    if (maxMessage < maxFrame || consumers === 'many') maxMessage = maxFrame;
-    // The built-in msgpack codec keeps its record structures in the extension area.
-    const structures = o?.codec === 'msgpack';
-    const ext = structures
-      ? STRUCTURES_BYTES
-      : (validateInteger(o?.extensionBytes ?? 0, 'extensionBytes', 0, MAX_CAPACITY) + 15) & ~15;
-    const codec = resolveCodec<T>(o?.codec);
+    const shape = channelShape<T>(o);
     super();
-    const region = bindNew(this, Channel.byteLength(capacity, { consumers, extensionBytes: ext }), o?.region);
-    const i32 = this.i32;
-    Atomics.store(i32, VERSION, LAYOUT_VERSION);
-    Atomics.store(i32, CAPACITY, capacity);
-    Atomics.store(
-      i32,
-      FLAGS,
-      (producers === 'many' ? FLAG_MANY_PRODUCERS : 0) |
-        (consumers === 'many' ? FLAG_MANY_CONSUMERS : 0) |
-        (structures ? FLAG_STRUCTURES : 0),
+    const region = bindNew(
+      this,
+      channelByteLength(shape.capacity, {
+        consumers: shape.manyConsumers ? 'many' : 'one',
+        extensionBytes: shape.extensionBytes,
+      }),
+      o?.region,
     );
-    if (structures)
-      initStructures(region.buffer, region.byteOffset + extensionOffset(capacity, consumers === 'many'));
-    Atomics.store(i32, MAX_MESSAGE, maxMessage);
-    Atomics.store(i32, MAX_FRAME, maxFrame);
-    Atomics.store(i32, EXT_OFFSET, ext === 0 ? 0 : extensionOffset(capacity, consumers === 'many'));
-    Atomics.store(i32, EXT_BYTES, ext);
-    if (consumers === 'many') {
-      // Marks start odd: "not released" for every position (positions are multiples of 16).
-      new Int32Array(
-        region.buffer,
-        region.byteOffset + HEADER_BYTES + capacity,
-        marksBytes(capacity) / 4,
-      ).fill(1);
-    }
-    // SYNC POINT (write): the tag is published last; attach() reads it before any other word.
-    publishTag(region, CHANNEL_TAG);
-    this.setup(codec);
+    initChannel(region, this.i32, shape);
+    this.setup(shape.codec);
   }
 
   /**
@@ -179,8 +119,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
       extensionBytes?: number;
     },
   ): number {
-    const ext = o?.codec === 'msgpack' ? STRUCTURES_BYTES : ((o?.extensionBytes ?? 0) + 15) & ~15;
-    return extensionOffset(capacity, o?.consumers === 'many') + ext;
+    return channelByteLength(capacity, o);
   }
 
   /**
@@ -189,28 +128,13 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    */
   static from<T = Uint8Array>(handle: ChannelHandle, o?: { codec?: Codec<T> }): Channel<T> {
     const region = regionFromHandle(handle, 'Channel');
-    const name = (handle as Partial<ChannelHandle>).codec;
-    let codec = o?.codec;
-    if (codec === undefined) {
-      if (name !== 'bytes' && name !== 'utf8' && name !== 'msgpack') {
-        invalidArgument(`this channel uses the custom codec ${JSON.stringify(name)}: pass it as { codec }`);
-      }
-      codec = resolveCodec<T>(name);
-    }
-    return Channel.attach(region, { codec });
+    return Channel.attach(region, { codec: codecForHandle<T>(handle, o?.codec) });
   }
 
   /** Attaches to a channel already initialized in `region`. */
   static attach<T = Uint8Array>(region: Region, o?: { codec?: CodecName | Codec<T> }): Channel<T> {
     const ch = attach(Channel, region, CHANNEL_TAG, HEADER_BYTES, 'Channel') as Channel<T>;
-    // SYNC POINT (read): the tag was checked by attach(); the version was stored before it.
-    const version = Atomics.load(ch.i32, VERSION);
-    if (version !== LAYOUT_VERSION) {
-      throw new ShmkitError(
-        'INCOMPATIBLE',
-        `channel layout version ${version}, this shmkit reads ${LAYOUT_VERSION}`,
-      );
-    }
+    checkLayoutVersion(ch.i32);
     ch.setup(resolveCodec<T>(o?.codec));
     return ch;
   }
@@ -248,23 +172,14 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     return Atomics.load(this.i32, CLOSED) !== 0;
   }
 
-  // ---- sending ----
+  // ---- sending (send-ops.ts) ----
 
   /**
    * Sends `value`, blocking while the ring is full. A message larger than one frame is sent in
    * fragments as room comes free. CLOSED after close(); TOO_LARGE past maxMessageSize.
    */
   send(value: T, o?: WaitOptions): void {
-    const timeout = validateWaitOptions(o);
-    this.checkIdleProducer();
-    const tx = this.tx;
-    const bytes = tx.prepare(value);
-    if (tx.fragmented(bytes)) {
-      runBlocking(tx.fragmentSteps(bytes!, new Deadline(timeout)), this.waiter, this.i32);
-      return;
-    }
-    if (tx.tryOne(value, bytes)) return;
-    runBlocking(tx.oneSteps(value, bytes, new Deadline(timeout)), this.waiter, this.i32);
+    this.sends.send(value, o);
   }
 
   /**
@@ -272,26 +187,12 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * TOO_LARGE for a message whose frames cannot fit the ring at once (use send).
    */
   trySend(value: T): boolean {
-    this.checkIdleProducer();
-    const tx = this.tx;
-    const bytes = tx.prepare(value);
-    return tx.fragmented(bytes) ? tx.tryFragmented(bytes!) : tx.tryOne(value, bytes);
+    return this.sends.trySend(value);
   }
 
   /** The async form of send: awaits room without blocking the event loop. */
-  async sendAsync(value: T, o?: AsyncWaitOptions): Promise<void> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    this.checkIdleProducer();
-    throwIfAborted(signal);
-    const tx = this.tx;
-    let bytes = tx.prepare(value);
-    if (!tx.fragmented(bytes) && tx.tryOne(value, bytes)) return;
-    // The codec may reuse its output buffer for the next send made while we wait: keep a copy.
-    if (bytes !== undefined) bytes = bytes.slice();
-    const steps = tx.fragmented(bytes)
-      ? tx.fragmentSteps(bytes!, new Deadline(timeout))
-      : tx.oneSteps(value, bytes, new Deadline(timeout));
-    await runAsync(steps, this.waiter, this.i32, signal);
+  sendAsync(value: T, o?: AsyncWaitOptions): Promise<void> {
+    return this.sends.sendAsync(value, o);
   }
 
   /**
@@ -304,22 +205,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * ```
    */
   sendMany(values: readonly T[], o?: WaitOptions): number {
-    const timeout = validateWaitOptions(o);
-    this.checkIdleProducer();
-    if (!Array.isArray(values)) invalidArgument('sendMany takes an array of values');
-    const deadline = new Deadline(timeout);
-    const tx = this.tx;
-    let i = 0;
-    while (i < values.length) {
-      i = runBlocking(tx.manySteps(values, i, deadline), this.waiter, this.i32);
-      if (i < values.length) {
-        // values[i] needs fragments: it goes alone.
-        const bytes = tx.prepare(values[i]!)!;
-        runBlocking(tx.fragmentSteps(bytes, deadline), this.waiter, this.i32);
-        i++;
-      }
-    }
-    return values.length;
+    return this.sends.sendMany(values, o);
   }
 
   /**
@@ -327,50 +213,24 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * it sent (0 when the ring is full). CLOSED after close().
    */
   trySendMany(values: readonly T[]): number {
-    this.checkIdleProducer();
-    if (!Array.isArray(values)) invalidArgument('trySendMany takes an array of values');
-    const tx = this.tx;
-    let i = 0;
-    while (i < values.length) {
-      const stop = runBlocking(tx.manySteps(values, i, undefined), this.waiter, this.i32);
-      if (stop === values.length) return stop;
-      if (stop > i) {
-        i = stop;
-        continue;
-      }
-      const bytes = tx.prepare(values[i]!);
-      if (!tx.fragmented(bytes) || !tx.tryFragmented(bytes!)) return i;
-      i++;
-    }
-    return i;
+    return this.sends.trySendMany(values);
   }
 
-  // ---- receiving ----
+  // ---- receiving (receive-ops.ts) ----
 
   /** Receives the next message, blocking while the ring is empty. CLOSED once closed and drained. */
   recv(o?: WaitOptions): T {
-    const timeout = validateWaitOptions(o);
-    this.checkIdleConsumer();
-    const v = this.rx.tryTake();
-    if (v !== NOT_YET) return v;
-    return runBlocking(this.recvSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32);
+    return this.receives.recv(o);
   }
 
   /** Receives a message if one is ready; undefined otherwise. CLOSED once closed and drained. */
   tryRecv(): T | undefined {
-    this.checkIdleConsumer();
-    const v = this.rx.attempt(this.takeFn);
-    return v === NOT_YET ? undefined : v;
+    return this.receives.tryRecv();
   }
 
   /** The async form of recv. */
-  async recvAsync(o?: AsyncWaitOptions): Promise<T> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    this.checkIdleConsumer();
-    throwIfAborted(signal);
-    const v = this.rx.tryTake();
-    if (v !== NOT_YET) return v;
-    return runAsync(this.recvSteps(new Deadline(timeout), this.takeFn), this.waiter, this.i32, signal);
+  recvAsync(o?: AsyncWaitOptions): Promise<T> {
+    return this.receives.recvAsync(o);
   }
 
   /**
@@ -386,37 +246,17 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * ```
    */
   recvInto(target: Uint8Array, o?: WaitOptions): number {
-    const timeout = validateWaitOptions(o);
-    this.checkTarget(target);
-    const n = this.intoAttempt(target);
-    if (n !== NOT_YET) return n;
-    return runBlocking(
-      this.recvSteps(new Deadline(timeout), () => this.intoAttempt(target)),
-      this.waiter,
-      this.i32,
-    );
+    return this.receives.recvInto(target, o);
   }
 
   /** recvInto without waiting: -1 when nothing is ready. CLOSED once closed and drained. */
   tryRecvInto(target: Uint8Array): number {
-    this.checkTarget(target);
-    const n = this.rx.attempt(() => this.intoAttempt(target));
-    return n === NOT_YET ? -1 : n;
+    return this.receives.tryRecvInto(target);
   }
 
   /** The async form of recvInto. */
-  async recvIntoAsync(target: Uint8Array, o?: AsyncWaitOptions): Promise<number> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    this.checkTarget(target);
-    throwIfAborted(signal);
-    const n = this.intoAttempt(target);
-    if (n !== NOT_YET) return n;
-    return runAsync(
-      this.recvSteps(new Deadline(timeout), () => this.intoAttempt(target)),
-      this.waiter,
-      this.i32,
-      signal,
-    );
+  recvIntoAsync(target: Uint8Array, o?: AsyncWaitOptions): Promise<number> {
+    return this.receives.recvIntoAsync(target, o);
   }
 
   /**
@@ -424,28 +264,12 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * whole batch. CLOSED once closed and drained.
    */
   recvMany(max: number, o?: WaitOptions): T[] {
-    const timeout = validateWaitOptions(o);
-    validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
-    this.checkIdleConsumer();
-    const out: T[] = [];
-    const first = this.manyAttempt(out, max);
-    if (first === NOT_YET) {
-      runBlocking(
-        this.recvSteps(new Deadline(timeout), () => this.manyAttempt(out, max)),
-        this.waiter,
-        this.i32,
-      );
-    }
-    return out;
+    return this.receives.recvMany(max, o);
   }
 
   /** recvMany without waiting: [] when nothing is ready. CLOSED once closed and drained. */
   tryRecvMany(max: number): T[] {
-    validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
-    this.checkIdleConsumer();
-    const out: T[] = [];
-    this.rx.attempt(() => this.manyAttempt(out, max));
-    return out;
+    return this.receives.tryRecvMany(max);
   }
 
   /**
@@ -464,20 +288,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * ```
    */
   poll(handler: PollHandler, limit = Number.POSITIVE_INFINITY): number {
-    if (typeof handler !== 'function') invalidArgument('poll needs a handler function');
-    if (limit !== Number.POSITIVE_INFINITY) validateInteger(limit, 'limit', 0, Number.MAX_SAFE_INTEGER);
-    this.checkIdleConsumer();
-    const rx = this.rx;
-    let n = 0;
-    try {
-      while (n < limit && rx.step(Number.POSITIVE_INFINITY) !== NONE) {
-        n++;
-        handler(rx.buf, rx.off, rx.len);
-      }
-    } finally {
-      rx.release();
-    }
-    return n;
+    return this.receives.poll(handler, limit);
   }
 
   /**
@@ -485,19 +296,12 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * receiver took it, or it is part of a larger message). CLOSED once closed and drained.
    */
   waitReadable(o?: WaitOptions): void {
-    const timeout = validateWaitOptions(o);
-    this.checkIdleConsumer();
-    if (this.rx.readable()) return;
-    runBlocking(this.recvSteps(new Deadline(timeout), this.readableFn), this.waiter, this.i32);
+    this.receives.waitReadable(o);
   }
 
   /** The async form of waitReadable. */
-  async waitReadableAsync(o?: AsyncWaitOptions): Promise<void> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    this.checkIdleConsumer();
-    throwIfAborted(signal);
-    if (this.rx.readable()) return;
-    await runAsync(this.recvSteps(new Deadline(timeout), this.readableFn), this.waiter, this.i32, signal);
+  waitReadableAsync(o?: AsyncWaitOptions): Promise<void> {
+    return this.receives.waitReadableAsync(o);
   }
 
   /** `for await (const m of channel)`: receives until the channel is closed and drained. */
@@ -539,8 +343,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * calls it; sending again registers again.
    */
   unregister(): void {
-    this.checkIdleProducer();
-    this.tx.unregister();
+    this.sends.unregisterProducer();
   }
 
   /**
@@ -549,13 +352,11 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * other thread: call close() to end it for everyone.
    */
   [Symbol.dispose](): void {
-    if (this.claimed >= 0) this.cancelClaim();
-    this.peeked = false;
-    this.tx.unregister();
-    this.rx.dispose();
+    this.sends.dispose();
+    this.receives.dispose();
   }
 
-  // ---- zero copy (one frame) ----
+  // ---- zero copy, one frame (send-ops.ts and receive-ops.ts) ----
 
   /**
    * Claims room for a message of up to `size` bytes (at most maxFrameSize) and returns it as a
@@ -563,48 +364,27 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * One claim at a time per Channel object; the view must not be used after publish or cancelClaim.
    */
   claim(size: number, o?: WaitOptions): Uint8Array {
-    const timeout = validateWaitOptions(o);
-    this.checkClaimSize(size);
-    const off = this.tx.tryClaimOne(size);
-    if (off >= 0) return this.claimView(off, size);
-    return this.claimView(
-      runBlocking(this.tx.claimSteps(size, new Deadline(timeout)), this.waiter, this.i32),
-      size,
-    );
+    return this.sends.claim(size, o);
   }
 
   /** claim without waiting: undefined when the ring has no room now. */
   tryClaim(size: number): Uint8Array | undefined {
-    this.checkClaimSize(size);
-    const off = this.tx.tryClaimOne(size);
-    return off < 0 ? undefined : this.claimView(off, size);
+    return this.sends.tryClaim(size);
   }
 
   /** The async form of claim. */
-  async claimAsync(size: number, o?: AsyncWaitOptions): Promise<Uint8Array> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    this.checkClaimSize(size);
-    throwIfAborted(signal);
-    const off = this.tx.tryClaimOne(size);
-    if (off >= 0) return this.claimView(off, size);
-    const at = await runAsync(this.tx.claimSteps(size, new Deadline(timeout)), this.waiter, this.i32, signal);
-    return this.claimView(at, size);
+  claimAsync(size: number, o?: AsyncWaitOptions): Promise<Uint8Array> {
+    return this.sends.claimAsync(size, o);
   }
 
   /** Publishes the claimed message with its first `length` bytes (default: all it claimed). */
   publish(length?: number): void {
-    if (this.claimed < 0) invalidArgument('publish() without a claim');
-    const len =
-      length === undefined ? this.claimedLen : validateInteger(length, 'length', 0, this.claimedLen);
-    this.claimed = -1;
-    this.tx.publishOne(len);
+    this.sends.publish(length);
   }
 
   /** Gives the claimed room back without sending anything. */
   cancelClaim(): void {
-    if (this.claimed < 0) invalidArgument('cancelClaim() without a claim');
-    this.claimed = -1;
-    this.tx.abandonOne();
+    this.sends.cancelClaim();
   }
 
   /**
@@ -613,163 +393,44 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * The view must not be used after release. CLOSED once closed and drained.
    */
   peek(o?: WaitOptions): Uint8Array {
-    const timeout = validateWaitOptions(o);
-    this.checkIdleConsumer();
-    const v = this.peekAttempt();
-    if (v !== NOT_YET) return v;
-    return runBlocking(this.recvSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32);
+    return this.receives.peek(o);
   }
 
   /** peek without waiting: undefined when nothing is ready. */
   tryPeek(): Uint8Array | undefined {
-    this.checkIdleConsumer();
-    const v = this.rx.attempt(this.peekFn);
-    return v === NOT_YET ? undefined : v;
+    return this.receives.tryPeek();
   }
 
   /** The async form of peek. */
-  async peekAsync(o?: AsyncWaitOptions): Promise<Uint8Array> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    this.checkIdleConsumer();
-    throwIfAborted(signal);
-    const v = this.peekAttempt();
-    if (v !== NOT_YET) return v;
-    return runAsync(this.recvSteps(new Deadline(timeout), this.peekFn), this.waiter, this.i32, signal);
+  peekAsync(o?: AsyncWaitOptions): Promise<Uint8Array> {
+    return this.receives.peekAsync(o);
   }
 
   /** Releases the message returned by peek; its room goes back to the senders. */
   release(): void {
-    if (!this.peeked) invalidArgument('release() without a peeked message');
-    this.peeked = false;
-    this.rx.release();
+    this.receives.release();
   }
 
   // ---- internals ----
 
-  declare private peekFn: () => Uint8Array | typeof NOT_YET;
-  declare private readableFn: () => true | typeof NOT_YET;
-
+  /** Runs for new and attached objects alike: attach() creates objects without the constructor. */
   private setup(plain: Codec<T>): void {
-    const ring = new RingMemory(this.i32, this.region.bytes(), this.waiter);
+    const i32 = this.i32;
+    const ring = new RingMemory(i32, this.region.bytes(), this.waiter);
     this.ring = ring;
-    const codec = this.withStructures(plain);
+    const codec = withStructures(plain, ring, this.region.buffer);
     this.codec = codec;
-    const slice = this.identity.livenessSliceMs;
-    this.tx = new Sender(ring, codec, this.identity, {
-      i32: this.i32,
+    const sliceMs = this.identity.livenessSliceMs;
+    const tx = new Sender(ring, codec, this.identity, {
+      i32,
       signal: SPACE_SIGNAL,
       sleepers: SEND_SLEEPERS,
-      sliceMs: slice,
+      sliceMs,
       what: 'Channel send',
     });
-    this.rx = new Receiver(ring, codec, this.identity);
-    this.recvCtx = {
-      i32: this.i32,
-      signal: DATA_SIGNAL,
-      sleepers: RECV_SLEEPERS,
-      sliceMs: slice,
-      what: 'Channel recv',
-    };
-    this.recvPolicy = new SpinPolicy();
-    this.claimed = -1;
-    this.claimedLen = 0;
-    this.peeked = false;
-    // Bound once here: attach() creates objects without running the constructor or field initializers.
-    this.takeFn = () => this.rx.tryTake();
-    this.peekFn = () => this.peekAttempt();
-    this.readableFn = () => (this.rx.readable() ? true : NOT_YET);
-  }
-
-  /**
-   * The built-in msgpack codec bound to this channel's structures table, when it has one (see
-   * msgpack-structures.ts); any other codec as it is.
-   */
-  private withStructures(codec: Codec<T>): Codec<T> {
-    if ((Atomics.load(this.i32, FLAGS) & FLAG_STRUCTURES) === 0 || codec.name !== 'msgpack') return codec;
-    const ext = this.ring.extension;
-    if (ext === undefined || ext.byteLength < STRUCTURES_BYTES) {
-      throw new ShmkitError(
-        'CORRUPT',
-        'the channel says it has a msgpack structures table, but its memory ends before it',
-      );
-    }
-    return msgpackCodec<T>({ structures: new SharedStructures(this.region.buffer, ext.byteOffset) });
-  }
-
-  /** Waits for `take` to produce something (see wake.ts), with the repairs of a quiet slice. */
-  private recvSteps<R>(deadline: Deadline, take: () => R | typeof NOT_YET): WaitSteps<R> {
-    return spinThenSleep(
-      this.recvCtx,
-      () => this.rx.attempt(take),
-      deadline,
-      this.recvPolicy,
-      () => this.rx.repair(take),
-    );
-  }
-
-  private intoAttempt(target: Uint8Array): number | typeof NOT_YET {
-    const rx = this.rx;
-    const r = rx.step(target.length);
-    if (r === NONE) {
-      rx.release();
-      return NOT_YET;
-    }
-    if (r === TOO_BIG) {
-      rx.release();
-      throw new ShmkitError(
-        'TOO_LARGE',
-        `the next message has ${rx.len} bytes, the target ${target.length}: it stays queued`,
-      );
-    }
-    const len = rx.len;
-    copyOut(rx.buf, rx.off, len, target);
-    rx.release();
-    return len;
-  }
-
-  private manyAttempt(out: T[], max: number): true | typeof NOT_YET {
-    const rx = this.rx;
-    try {
-      while (out.length < max && rx.step(Number.POSITIVE_INFINITY) !== NONE) out.push(rx.decode());
-    } finally {
-      rx.release();
-    }
-    return out.length > 0 ? true : NOT_YET;
-  }
-
-  private peekAttempt(): Uint8Array | typeof NOT_YET {
-    const rx = this.rx;
-    if (rx.step(Number.POSITIVE_INFINITY) === NONE) {
-      rx.release();
-      return NOT_YET;
-    }
-    this.peeked = true;
-    return rx.buf.subarray(rx.off, rx.off + rx.len);
-  }
-
-  private claimView(off: number, size: number): Uint8Array {
-    this.claimed = off;
-    this.claimedLen = size;
-    return this.ring.u8.subarray(off, off + size);
-  }
-
-  private checkClaimSize(size: number): void {
-    this.checkIdleProducer();
-    validateInteger(size, 'size', 0, this.ring.maxFrame);
-  }
-
-  private checkTarget(target: Uint8Array): void {
-    if (!(target instanceof Uint8Array)) invalidArgument('the target must be a Uint8Array');
-    this.checkIdleConsumer();
-  }
-
-  private checkIdleProducer(): void {
-    if (this.claimed >= 0)
-      invalidArgument('this Channel object has a claim outstanding: publish() or cancelClaim() first');
-  }
-
-  private checkIdleConsumer(): void {
-    if (this.peeked) invalidArgument('this Channel object has a peeked message: release() it first');
+    this.sends = new SendOps(tx, ring, this.waiter);
+    const recvCtx = { i32, signal: DATA_SIGNAL, sleepers: RECV_SLEEPERS, sliceMs, what: 'Channel recv' };
+    this.receives = new ReceiveOps(new Receiver(ring, codec, this.identity), recvCtx, this.waiter);
   }
 }
 
