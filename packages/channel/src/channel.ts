@@ -333,17 +333,33 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * Channel object: Segment.close() uses it for the channels it handed out (a no-op for a token
    * that never sent).
    */
-  static unregisterToken(region: Region, token: number): void {
+  static unregisterProducerToken(region: Region, token: number): void {
     unregisterProducer(Channel.attach(region).ring, token);
+  }
+
+  /** @deprecated use {@link Channel.unregisterProducerToken} (same behaviour; this name goes in the next release). */
+  static unregisterToken(region: Region, token: number): void {
+    Channel.unregisterProducerToken(region, token);
   }
 
   /**
    * Stops counting this Channel object's thread as a producer, so that its exit is not taken for
    * a crash (receivers get PEER_DEAD only when every registered producer died). Segment.close()
-   * calls it; sending again registers again.
+   * calls it; sending again registers again. INVALID_ARGUMENT while a claim is outstanding.
+   *
+   * @example
+   * ```ts fragment
+   * ch.send(last);
+   * ch.unregisterProducer();           // this thread leaves; its exit is not a dead producer
+   * ```
    */
-  unregister(): void {
+  unregisterProducer(): void {
     this.sends.unregisterProducer();
+  }
+
+  /** @deprecated use {@link Channel.unregisterProducer} (same behaviour; this name goes in the next release). */
+  unregister(): void {
+    this.unregisterProducer();
   }
 
   /**

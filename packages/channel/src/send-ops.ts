@@ -153,7 +153,7 @@ export class SendOps<T> {
     this.tx.abandonOne();
   }
 
-  /** Stops counting this object's thread as a producer (see Channel.unregister). */
+  /** Stops counting this object's thread as a producer (see Channel.unregisterProducer). */
   unregisterProducer(): void {
     this.checkIdle();
     this.tx.unregister();

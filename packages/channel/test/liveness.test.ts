@@ -35,7 +35,7 @@ describe('Channel producer liveness', () => {
       me = 7;
       const third = Channel.from(ch.handle);
       third.send(new Uint8Array([3])); // committed behind the half-written frame
-      third.unregister(); // left cleanly: not a dead peer
+      third.unregisterProducer(); // left cleanly: not a dead peer
       dead.add(5);
       dead.add(6);
       me = 8;
@@ -82,6 +82,31 @@ describe('Channel producer liveness', () => {
       for (let i = 0; i < drained; i++) ch.send(new Uint8Array([i]), { timeout: 1000 });
       me = 43;
       for (let i = 0; i < drained; i++) expect(Array.from(rx.recv({ timeout: 1000 }))).toEqual([i]);
+    }
+  });
+
+  it('takes a producer that unregistered, by any of its names, for one that left rather than died', () => {
+    const leave: ((ch: Channel, region: Region, token: number) => void)[] = [
+      (ch) => ch.unregisterProducer(),
+      (ch) => ch.unregister(), // the deprecated name
+      (_, region, token) => Channel.unregisterProducerToken(region, token),
+      (_, region, token) => Channel.unregisterToken(region, token), // the deprecated name
+    ];
+    for (const [i, unregister] of leave.entries()) {
+      dead.clear();
+      const size = Channel.byteLength(1024);
+      const region = new Region(new SharedArrayBuffer(size), 0, size, 'futex');
+      const ch = new Channel({ capacity: 1024, region });
+      const token = 31 + i;
+      me = token;
+      ch.send(new Uint8Array([1]));
+      unregister(ch, region, token);
+      dead.add(token);
+      me = 39;
+      const rx = Channel.from(ch.handle);
+      rx.recv();
+      // No registered producer is dead: the receiver waits (TIMEOUT) instead of PEER_DEAD.
+      expect(() => rx.recv({ timeout: 50 })).toThrowError(expect.objectContaining({ code: 'TIMEOUT' }));
     }
   });
 
