@@ -21,36 +21,23 @@ export function count(elements: TypedArray, length: number | undefined, offset: 
   return length < room ? length : room;
 }
 
-/** Mixing bigint and number arrays is the one way a copy between typed arrays can throw. */
-function badElements(e: unknown, what: string): never {
-  throw new ShmkitError('INVALID_ARGUMENT', `cannot ${what} these elements: ${String(e)}`, { cause: e });
-}
-
-export function copyIn(
+/**
+ * Copies `n` elements of `input` from `inOffset` to `output` at `outOffset` (see copy). Mixing
+ * bigint and number arrays is the one way a copy between typed arrays can throw: INVALID_ARGUMENT,
+ * naming what the caller was doing (`what`: 'push', 'pop into').
+ */
+export function copyElements(
   input: TypedArray,
   inOffset: number,
   output: TypedArray,
   outOffset: number,
   n: number,
+  what: string,
 ): void {
   try {
     copy(input, inOffset, output, outOffset, n);
   } catch (e) {
-    badElements(e, 'push');
-  }
-}
-
-export function copyOut(
-  input: TypedArray,
-  inOffset: number,
-  output: TypedArray,
-  outOffset: number,
-  n: number,
-): void {
-  try {
-    copy(input, inOffset, output, outOffset, n);
-  } catch (e) {
-    badElements(e, 'pop into');
+    throw new ShmkitError('INVALID_ARGUMENT', `cannot ${what} these elements: ${String(e)}`, { cause: e });
   }
 }
 
