@@ -6,7 +6,12 @@
  * docs/format.md.
  */
 import { invalidArgument, publishTag, type Region, ShmkitError, validateInteger } from '@shmkit/core';
-import { CHANNEL_LIMITS, type ChannelHandle, type ChannelOptions } from './channel-options.js';
+import {
+  CHANNEL_LIMITS,
+  type ChannelHandle,
+  type ChannelOptions,
+  type ChannelSizeOptions,
+} from './channel-options.js';
 import { type Codec, type CodecName, msgpackCodec, resolveCodec } from './codec.js';
 import {
   CAPACITY,
@@ -79,14 +84,7 @@ export function channelShape<T>(o: ChannelOptions<T> | undefined): ChannelShape<
 }
 
 /** What Channel.byteLength computes (see there). */
-export function channelByteLength(
-  capacity: number,
-  o?: {
-    consumers?: 'one' | 'many';
-    codec?: CodecName | Codec<unknown> | string | undefined;
-    extensionBytes?: number;
-  },
-): number {
+export function channelByteLength(capacity: number, o?: ChannelSizeOptions): number {
   const ext = o?.codec === 'msgpack' ? STRUCTURES_BYTES : roundExtension(o?.extensionBytes ?? 0);
   return extensionOffset(capacity, o?.consumers === 'many') + ext;
 }

@@ -75,6 +75,13 @@ export interface ChannelOptions<T> {
   region?: Region;
 }
 
+/** What besides its capacity sizes a channel's memory (see {@link Channel.byteLength}). */
+export interface ChannelSizeOptions {
+  consumers?: 'one' | 'many';
+  codec?: CodecName | Codec<unknown> | string | undefined;
+  extensionBytes?: number;
+}
+
 /** A channel's handle: the shared memory and the codec name. */
 export interface ChannelHandle extends Handle {
   readonly codec: string;

@@ -45,6 +45,7 @@ import {
   CHANNEL_LIMITS,
   type ChannelHandle,
   type ChannelOptions,
+  type ChannelSizeOptions,
   type PollHandler,
 } from './channel-options.js';
 import { type Codec, type CodecName, resolveCodec } from './codec.js';
@@ -111,14 +112,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * Bytes a channel with a ring of `capacity` bytes occupies: more with many consumers (release
    * marks), with codec 'msgpack' (its record structures table) or with an extension area.
    */
-  static byteLength(
-    capacity: number,
-    o?: {
-      consumers?: 'one' | 'many';
-      codec?: CodecName | Codec<unknown> | string | undefined;
-      extensionBytes?: number;
-    },
-  ): number {
+  static byteLength(capacity: number, o?: ChannelSizeOptions): number {
     return channelByteLength(capacity, o);
   }
 
@@ -450,4 +444,4 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   }
 }
 
-export { CHANNEL_LIMITS, type ChannelHandle, type ChannelOptions, type PollHandler };
+export { CHANNEL_LIMITS, type ChannelHandle, type ChannelOptions, type ChannelSizeOptions, type PollHandler };

@@ -3,6 +3,7 @@ export {
   Channel,
   type ChannelHandle,
   type ChannelOptions,
+  type ChannelSizeOptions,
   type PollHandler,
 } from './channel.js';
 export {

@@ -9,8 +9,8 @@
  *   else is received through the same Channel object.
  * channel.ts documents the methods; they delegate here.
  */
+import type { AsyncWaitOptions, Waiter, WaitOptions, WaitSteps } from '@shmkit/core';
 import {
-  type AsyncWaitOptions,
   Deadline,
   invalidArgument,
   runAsync,
@@ -20,9 +20,6 @@ import {
   validateAsyncOptions,
   validateInteger,
   validateWaitOptions,
-  type Waiter,
-  type WaitOptions,
-  type WaitSteps,
 } from '@shmkit/core';
 import type { PollHandler } from './channel-options.js';
 import { copyOut, NONE, type Receiver, TOO_BIG } from './receiver.js';

@@ -6,8 +6,8 @@
  * the event loop), and the one-claim-at-a-time rule every sending method checks first.
  * channel.ts documents the methods; they delegate here.
  */
+import type { AsyncWaitOptions, Waiter, WaitOptions } from '@shmkit/core';
 import {
-  type AsyncWaitOptions,
   Deadline,
   invalidArgument,
   runAsync,
@@ -16,8 +16,6 @@ import {
   validateAsyncOptions,
   validateInteger,
   validateWaitOptions,
-  type Waiter,
-  type WaitOptions,
 } from '@shmkit/core';
 import type { RingMemory } from './ring-memory.js';
 import type { Sender } from './sender.js';
