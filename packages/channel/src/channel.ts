@@ -64,6 +64,7 @@ import { Receiver } from './receiver.js';
 import { RingMemory } from './ring-memory.js';
 import { SendOps } from './send-ops.js';
 import { Sender } from './sender.js';
+import { untilClosed } from './until-closed.js';
 
 /**
  * A channel of messages over shared memory: post `channel.handle` to a worker, attach with
@@ -299,15 +300,8 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   }
 
   /** `for await (const m of channel)`: receives until the channel is closed and drained. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (;;) {
-      try {
-        yield await this.recvAsync();
-      } catch (e) {
-        if (ShmkitError.is(e, 'CLOSED')) return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return untilClosed(() => this.recvAsync());
   }
 
   /**

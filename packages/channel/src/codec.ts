@@ -231,7 +231,16 @@ export function msgpackCodec<T = unknown>(o?: MsgpackCodecOptions): Codec<T> {
   }
 }
 
-/** The built-in codec called `name`, or `codec` itself when it is a Codec object. */
+/**
+ * The built-in codec called `name`, or `codec` itself when it is a Codec object (which needs a
+ * `name`); INVALID_ARGUMENT for anything else. For packages that take a codec option as Channel does.
+ *
+ * @example
+ * ```ts fragment
+ * resolveCodec('utf8').encode('hi');     // Uint8Array [104, 105]
+ * resolveCodec(undefined) === bytesCodec; // the default
+ * ```
+ */
 export function resolveCodec<T>(codec: CodecName | Codec<T> | undefined): Codec<T> {
   if (codec === undefined || codec === 'bytes') return bytesCodec as unknown as Codec<T>;
   if (codec === 'utf8') return utf8Codec as unknown as Codec<T>;

@@ -12,6 +12,7 @@ export {
   type CodecName,
   type MsgpackCodecOptions,
   msgpackCodec,
+  resolveCodec,
   utf8Codec,
 } from './codec.js';
 export {
@@ -20,3 +21,4 @@ export {
   type TypedArray,
   type TypedArrayConstructor,
 } from './ring-buffer.js';
+export { untilClosed } from './until-closed.js';

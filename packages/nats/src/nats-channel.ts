@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { bytesCodec, type Codec, type CodecName, msgpackCodec, utf8Codec } from '@shmkit/channel';
+import { type Codec, type CodecName, resolveCodec, untilClosed, utf8Codec } from '@shmkit/channel';
 import {
   type AsyncWaitOptions,
   Deadline,
@@ -288,15 +288,8 @@ export class NatsChannel<T = Uint8Array> implements AsyncIterable<T>, AsyncDispo
   }
 
   /** `for await (const v of ch)`: receives until the stream ended and is drained. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    for (;;) {
-      try {
-        yield await this.recvAsync();
-      } catch (e) {
-        if (ShmkitError.is(e, 'CLOSED')) return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    return untilClosed(() => this.recvAsync());
   }
 
   // ---- ending ----
@@ -369,21 +362,4 @@ export class NatsChannel<T = Uint8Array> implements AsyncIterable<T>, AsyncDispo
       );
     }
   }
-}
-
-function resolveCodec<T>(codec: CodecName | Codec<T> | undefined): Codec<T> {
-  if (codec === undefined || codec === 'bytes') return bytesCodec as unknown as Codec<T>;
-  if (codec === 'utf8') return utf8Codec as unknown as Codec<T>;
-  if (codec === 'msgpack') return msgpackCodec<T>();
-  if (
-    typeof codec === 'object' &&
-    codec !== null &&
-    typeof codec.encode === 'function' &&
-    typeof codec.decode === 'function'
-  ) {
-    return codec;
-  }
-  return invalidArgument(
-    `unknown codec ${JSON.stringify(codec)}: use 'bytes', 'utf8', 'msgpack' or a Codec object`,
-  );
 }
