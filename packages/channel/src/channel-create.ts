@@ -12,7 +12,7 @@ import {
   type ChannelOptions,
   type ChannelSizeOptions,
 } from './channel-options.js';
-import { type Codec, type CodecName, msgpackCodec, resolveCodec } from './codec.js';
+import { type Codec, msgpackCodec, resolveCodec } from './codec.js';
 import {
   CAPACITY,
   CHANNEL_TAG,

@@ -30,7 +30,6 @@ import {
   type Region,
   regionFromHandle,
   SharedObject,
-  ShmkitError,
   type WaitOptions,
 } from '@shmkit/core';
 import {
