@@ -3,105 +3,52 @@ import { pendingEventLoopHolds, Region } from '@shmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { asyncCodeOf, codeOf } from '../../../test/helpers/errors.js';
-import { runWorker, runWorkers, withTimeout } from '../../../test/helpers/workers.js';
+import { runWorker, withTimeout } from '../../../test/helpers/workers.js';
+import { type Exchange, exchange } from './fixtures/exchange.js';
 import { checkMessage, makeMessage } from './fixtures/messages.js';
 
 const worker = new URL('./fixtures/channel-worker.ts', import.meta.url);
 
 type Mode = 'one' | 'many';
 
-async function exchange(opts: {
-  producers: number;
-  consumers: number;
-  pmode: Mode;
-  cmode: Mode;
-  count: number;
-  capacity: number;
-  maxPayload: number;
-  asyncConsumers?: boolean;
-}): Promise<void> {
-  const ch = new Channel({ capacity: opts.capacity, producers: opts.pmode, consumers: opts.cmode });
-  const seen = new SharedArrayBuffer(opts.producers * opts.count);
-  const consumers = runWorkers<{ count: number; outOfOrder: number }>(
-    worker,
-    Array.from({ length: opts.consumers }, () => ({
-      role: opts.asyncConsumers ? 'consume-async' : 'consume',
-      channel: ch.handle,
-      seen,
-      producers: opts.producers,
-      count: opts.count,
-      maxPayload: opts.maxPayload,
-    })),
-    180_000,
-  );
-  await runWorkers(
-    worker,
-    Array.from({ length: opts.producers }, (_, p) => ({
-      role: p % 2 === 0 ? 'produce' : 'produce-async',
-      channel: ch.handle,
-      producer: p,
-      count: opts.count,
-      maxPayload: opts.maxPayload,
-    })),
-    180_000,
-  );
-  ch.close();
-  const results = await consumers;
-  expect(results.reduce((a, r) => a + r.count, 0)).toBe(opts.producers * opts.count);
-  expect(results.every((r) => r.outOfOrder === 0)).toBe(true);
-  const marks = new Uint8Array(seen);
-  expect(marks.every((x) => x === 1)).toBe(true);
-}
-
 describe('Channel between worker threads', () => {
-  it('delivers 100k messages exactly once and in order with one producer and one consumer', async () => {
-    await exchange({
-      producers: 1,
-      consumers: 1,
-      pmode: 'one',
-      cmode: 'one',
-      count: 100_000,
-      capacity: 4096,
-      maxPayload: 200,
-    });
-  });
-
-  it('delivers every message exactly once, in each producer’s order, with 4 producers and one consumer', async () => {
-    await exchange({
-      producers: 4,
-      consumers: 1,
-      pmode: 'many',
-      cmode: 'one',
-      count: 25_000,
-      capacity: 4096,
-      maxPayload: 200,
-    });
-  });
-
-  it('delivers every message exactly once with 4 producers and 4 consumers', async () => {
-    await exchange({
-      producers: 4,
-      consumers: 4,
-      pmode: 'many',
-      cmode: 'many',
-      count: 25_000,
-      capacity: 8192,
-      maxPayload: 300,
-    });
-  });
-
-  it('delivers every message exactly once with one producer and 3 async consumers', async () => {
-    await exchange({
-      producers: 1,
-      consumers: 3,
-      pmode: 'one',
-      cmode: 'many',
-      count: 30_000,
-      capacity: 2048,
-      maxPayload: 100,
-      asyncConsumers: true,
-    });
-  });
+  // Producers alternate send and sendAsync; every message is counted and checked byte for byte.
+  const cases: [string, Exchange][] = [
+    [
+      'delivers 100k messages exactly once and in order with one producer and one consumer',
+      { producers: 1, consumers: 1, pmode: 'one', cmode: 'one', count: 100_000, maxPayload: 200 },
+    ],
+    [
+      'delivers every message exactly once, in each producer’s order, with 4 producers and one consumer',
+      { producers: 4, consumers: 1, pmode: 'many', cmode: 'one', count: 25_000 },
+    ],
+    [
+      'delivers every message exactly once with 4 producers and 4 consumers',
+      {
+        producers: 4,
+        consumers: 4,
+        pmode: 'many',
+        cmode: 'many',
+        count: 25_000,
+        capacity: 8192,
+        maxPayload: 300,
+      },
+    ],
+    [
+      'delivers every message exactly once with one producer and 3 async consumers',
+      {
+        producers: 1,
+        consumers: 3,
+        pmode: 'one',
+        cmode: 'many',
+        count: 30_000,
+        capacity: 2048,
+        maxPayload: 100,
+        consume: 'consume-async',
+      },
+    ],
+  ];
+  for (const [name, o] of cases) it(name, () => exchange(o));
 
   it('moves 1 MiB messages through claim/publish and peek/release', async () => {
     const size = 1 << 20;

@@ -229,7 +229,7 @@ describe('msgpack refuses what structured clone refuses', () => {
       ).toBe('INVALID_ARGUMENT');
     }
     // Nothing was sent; the channel works on.
-    ch.send({
+    const rich = (): unknown => ({
       ok: true,
       d: new Date(5),
       m: new Map([[1, 2]]),
@@ -237,15 +237,9 @@ describe('msgpack refuses what structured clone refuses', () => {
       b: 10n ** 30n,
       t: new Float32Array([1.5]),
     });
+    ch.send(rich());
     const rx = Channel.from<unknown>(ch.handle);
-    expect(rx.recv()).toEqual({
-      ok: true,
-      d: new Date(5),
-      m: new Map([[1, 2]]),
-      s: new Set([3]),
-      b: 10n ** 30n,
-      t: new Float32Array([1.5]),
-    });
+    expect(rx.recv()).toEqual(rich());
     expect(rx.tryRecv()).toBeUndefined();
   });
 
