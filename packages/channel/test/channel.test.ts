@@ -1,4 +1,4 @@
-import { Channel, type ChannelHandle, type Codec } from '@shmkit/channel';
+import { CHANNEL_LIMITS, Channel, type ChannelHandle, type Codec } from '@shmkit/channel';
 import { pendingEventLoopHolds, Region } from '@shmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -232,6 +232,23 @@ describe('Channel limits and corruption', () => {
     expect(codeOf(() => new Channel({ capacity: 1000 }))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => new Channel({ producers: 'two' as 'one' }))).toBe('INVALID_ARGUMENT');
     expect(pendingEventLoopHolds()).toBe(0);
+  });
+
+  it('accepts as a capacity exactly what CHANNEL_LIMITS.isCapacity calls one', () => {
+    const { minCapacity, maxCapacity } = CHANNEL_LIMITS;
+    for (const n of [minCapacity, 4096, maxCapacity]) {
+      expect(CHANNEL_LIMITS.isCapacity(n)).toBe(true);
+      expect(CHANNEL_LIMITS.validateCapacity(n)).toBe(n);
+    }
+    expect(new Channel({ capacity: minCapacity }).capacity).toBe(minCapacity);
+    for (const n of [minCapacity / 2, 1000, maxCapacity * 2, 4096.5, Number.NaN]) {
+      expect(CHANNEL_LIMITS.isCapacity(n), String(n)).toBe(false);
+      expect(
+        codeOf(() => CHANNEL_LIMITS.validateCapacity(n)),
+        String(n),
+      ).toBe('INVALID_ARGUMENT');
+    }
+    expect(codeOf(() => new Channel({ capacity: minCapacity / 2 }))).toBe('INVALID_ARGUMENT');
   });
 
   it('keeps the producer from buffering: a full ring refuses trySend and times out send', async () => {

@@ -11,7 +11,7 @@
  * untrusted: a bad one is CORRUPT, never an out-of-bounds view).
  */
 import { CHANNEL_LIMITS, Channel, type ChannelOptions, type Codec } from '@shmkit/channel';
-import { invalidArgument, type Region, ShmkitError, validateInteger } from '@shmkit/core';
+import { invalidArgument, type Region, validateInteger } from '@shmkit/core';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { MAX_SEGMENT_BYTES } from './header.js';
 
@@ -47,8 +47,6 @@ const INT32_MAX = 0x7fffffff;
 /** Channel flags in p1. */
 const CH_MANY_PRODUCERS = 1;
 const CH_MANY_CONSUMERS = 2;
-export const MIN_CHANNEL_CAPACITY = CHANNEL_LIMITS.minCapacity;
-export const MAX_CHANNEL_CAPACITY = CHANNEL_LIMITS.maxCapacity;
 const BUILTIN_CODECS: Record<string, number> = { bytes: 1, utf8: 2, msgpack: 3 };
 
 const noParams = (byteLength: number): ObjectParams => ({ byteLength, p0: 0, p1: 0, p2: 0 });
@@ -159,7 +157,7 @@ export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown
   name: 'Channel',
   tag: 'Channel',
   params(o) {
-    const capacity = validateCapacity(o.capacity);
+    const capacity = CHANNEL_LIMITS.validateCapacity(o.capacity);
     if (o.producers !== 'one' && o.producers !== 'many') invalidArgument(`producers must be 'one' or 'many'`);
     if (o.consumers !== 'one' && o.consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
     const p2 = codecId(o.codec);
@@ -171,7 +169,8 @@ export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown
     };
   },
   size(p) {
-    if (!isChannelCapacity(p.p0) || (p.p1 & ~(CH_MANY_PRODUCERS | CH_MANY_CONSUMERS)) !== 0) return undefined;
+    if (!CHANNEL_LIMITS.isCapacity(p.p0) || (p.p1 & ~(CH_MANY_PRODUCERS | CH_MANY_CONSUMERS)) !== 0)
+      return undefined;
     return channelBytes(p.p0, p.p1 & CH_MANY_CONSUMERS ? 'many' : 'one', p.p2);
   },
   describe(p) {
@@ -304,20 +303,6 @@ export function kindById(id: number): ObjectKindDef<unknown, unknown> | undefine
 /** The name of kind `id`, for messages. */
 export function kindName(id: number): string {
   return BY_ID.get(id)?.name ?? `kind ${id}`;
-}
-
-/** Whether `n` is a valid ring capacity: a power of two from 256 to 2^30. */
-export function isChannelCapacity(n: number): boolean {
-  return Number.isInteger(n) && n >= MIN_CHANNEL_CAPACITY && n <= MAX_CHANNEL_CAPACITY && (n & (n - 1)) === 0;
-}
-
-/** INVALID_ARGUMENT unless `n` is a valid channel capacity. */
-export function validateCapacity(n: unknown): number {
-  validateInteger(n, 'capacity', MIN_CHANNEL_CAPACITY, MAX_CHANNEL_CAPACITY);
-  if (!isChannelCapacity(n as number)) {
-    throw new ShmkitError('INVALID_ARGUMENT', `capacity must be a power of two, got ${String(n)}`);
-  }
-  return n as number;
 }
 
 /** The codec as stored in a channel's entry: 1..3 for the built-ins, a hash of the name (negative) else. */
