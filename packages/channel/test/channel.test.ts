@@ -1,4 +1,4 @@
-import { CHANNEL_LIMITS, Channel, type ChannelHandle, type Codec } from '@shmkit/channel';
+import { CHANNEL_LIMITS, Channel, type ChannelHandle, type Codec, RingBuffer } from '@shmkit/channel';
 import { pendingEventLoopHolds, Region } from '@shmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -232,6 +232,35 @@ describe('Channel limits and corruption', () => {
     expect(codeOf(() => new Channel({ capacity: 1000 }))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => new Channel({ producers: 'two' as 'one' }))).toBe('INVALID_ARGUMENT');
     expect(pendingEventLoopHolds()).toBe(0);
+  });
+
+  it('rejects (never throws) from every async form given a bad argument or an aborted signal', async () => {
+    const ch = new Channel({ capacity: 1024 });
+    const rb = new RingBuffer(RingBuffer.getStorageForCapacity(16, Float32Array), Float32Array);
+    const aborted = AbortSignal.abort();
+    const calls: [string, () => Promise<unknown>, string][] = [
+      ['sendAsync', () => ch.sendAsync(new Uint8Array(1), { timeout: -1 }), 'INVALID_ARGUMENT'],
+      ['sendAsync', () => ch.sendAsync(new Uint8Array(1), { signal: aborted }), 'ABORTED'],
+      ['recvAsync', () => ch.recvAsync({ signal: aborted }), 'ABORTED'],
+      ['recvIntoAsync', () => ch.recvIntoAsync('x' as unknown as Uint8Array), 'INVALID_ARGUMENT'],
+      ['peekAsync', () => ch.peekAsync({ timeout: Number.NaN }), 'INVALID_ARGUMENT'],
+      ['waitReadableAsync', () => ch.waitReadableAsync({ signal: aborted }), 'ABORTED'],
+      ['claimAsync', () => ch.claimAsync(-1), 'INVALID_ARGUMENT'],
+      ['claimAsync', () => ch.claimAsync(8, { signal: aborted }), 'ABORTED'],
+      ['pushAsync', () => rb.pushAsync(new Float32Array(4), { offset: 9 }), 'INVALID_ARGUMENT'],
+      ['popAsync', () => rb.popAsync(new Float32Array(4), { min: 99 }), 'INVALID_ARGUMENT'],
+      ['popAsync', () => rb.popAsync(new Float32Array(4), { signal: aborted }), 'ABORTED'],
+    ];
+    for (const [name, call, code] of calls) {
+      let p: Promise<unknown> | undefined;
+      expect(() => {
+        p = call();
+      }, name).not.toThrow();
+      expect(await asyncCodeOf(p!), name).toBe(code);
+    }
+    // Nothing was sent or claimed on the way: the channel works on.
+    ch.send(new Uint8Array([7]));
+    expect(Array.from(ch.recv())).toEqual([7]);
   });
 
   it('accepts as a capacity exactly what CHANNEL_LIMITS.isCapacity calls one', () => {
