@@ -15,14 +15,12 @@ import {
   heapWaiter,
   invalidArgument,
   regionFromHandle,
-  runAsync,
   runBlocking,
-  throwIfAborted,
   timeoutError,
-  validateAsyncOptions,
   validateWaitOptions,
   type WaitOptions,
   type WaitSteps,
+  waitStepsAsync,
 } from '@shmkit/core';
 import { count } from './ring-buffer-copy.js';
 import { RingBufferCore, readable } from './ring-buffer-core.js';
@@ -87,18 +85,12 @@ export class RingBuffer extends RingBufferCore {
   }
 
   /** The async form of pushBlocking. */
-  async pushAsync(
+  pushAsync(
     elements: TypedArray,
     o?: AsyncWaitOptions & { length?: number; offset?: number },
   ): Promise<number> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    const total = count(elements, o?.length, o?.offset ?? 0);
-    throwIfAborted(signal);
-    return runAsync(
-      this.pushSteps(elements, total, o?.offset ?? 0, new Deadline(timeout)),
-      heapWaiter,
-      this.ctl,
-      signal,
+    return waitStepsAsync(heapWaiter, this.ctl, o, (deadline) =>
+      this.pushSteps(elements, count(elements, o?.length, o?.offset ?? 0), o?.offset ?? 0, deadline),
     );
   }
 
@@ -123,20 +115,14 @@ export class RingBuffer extends RingBufferCore {
   }
 
   /** The async form of popBlocking. */
-  async popAsync(
+  popAsync(
     elements: TypedArray,
     o?: AsyncWaitOptions & { length?: number; offset?: number; min?: number },
   ): Promise<number> {
-    const { timeout, signal } = validateAsyncOptions(o);
-    const length = count(elements, o?.length, o?.offset ?? 0);
-    const min = this.checkMin(o?.min, length);
-    throwIfAborted(signal);
-    return runAsync(
-      this.popSteps(elements, length, o?.offset ?? 0, min, new Deadline(timeout)),
-      heapWaiter,
-      this.ctl,
-      signal,
-    );
+    return waitStepsAsync(heapWaiter, this.ctl, o, (deadline) => {
+      const length = count(elements, o?.length, o?.offset ?? 0);
+      return this.popSteps(elements, length, o?.offset ?? 0, this.checkMin(o?.min, length), deadline);
+    });
   }
 
   /**
