@@ -214,17 +214,17 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
 
   /** Receives the next message, blocking while the ring is empty. CLOSED once closed and drained. */
   recv(o?: WaitOptions): T {
-    return this.receives.recv(o);
+    return this.receives.blocking(o, this.receives.message);
   }
 
   /** Receives a message if one is ready; undefined otherwise. CLOSED once closed and drained. */
   tryRecv(): T | undefined {
-    return this.receives.tryRecv();
+    return this.receives.trying(this.receives.message);
   }
 
   /** The async form of recv. */
   recvAsync(o?: AsyncWaitOptions): Promise<T> {
-    return this.receives.recvAsync(o);
+    return this.receives.waiting(o, this.receives.message);
   }
 
   /**
@@ -290,12 +290,12 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * receiver took it, or it is part of a larger message). CLOSED once closed and drained.
    */
   waitReadable(o?: WaitOptions): void {
-    this.receives.waitReadable(o);
+    this.receives.blocking(o, this.receives.readable);
   }
 
   /** The async form of waitReadable. */
   waitReadableAsync(o?: AsyncWaitOptions): Promise<void> {
-    return this.receives.waitReadableAsync(o);
+    return this.receives.waiting(o, this.receives.readable);
   }
 
   /** `for await (const m of channel)`: receives until the channel is closed and drained. */
@@ -396,17 +396,17 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
    * The view must not be used after release. CLOSED once closed and drained.
    */
   peek(o?: WaitOptions): Uint8Array {
-    return this.receives.peek(o);
+    return this.receives.blocking(o, this.receives.view);
   }
 
   /** peek without waiting: undefined when nothing is ready. */
   tryPeek(): Uint8Array | undefined {
-    return this.receives.tryPeek();
+    return this.receives.trying(this.receives.view);
   }
 
   /** The async form of peek. */
   peekAsync(o?: AsyncWaitOptions): Promise<Uint8Array> {
-    return this.receives.peekAsync(o);
+    return this.receives.waiting(o, this.receives.view);
   }
 
   /** Releases the message returned by peek; its room goes back to the senders. */

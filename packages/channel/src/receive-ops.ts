@@ -29,10 +29,14 @@ export class ReceiveOps<T> {
   /** Whether peek handed out a view that release() has not given back yet. */
   private peeked = false;
   private readonly policy = new SpinPolicy();
-  // Bound once: the blocking forms pass them to the waits without allocating a closure per call.
-  private readonly takeFn: Attempt<T> = () => this.rx.tryTake();
-  private readonly peekFn: Attempt<Uint8Array> = () => this.peekAttempt();
-  private readonly readableFn: Attempt<true> = () => (this.rx.readable() ? true : NOT_YET);
+  // The attempts Channel passes to the three forms below (recv, peek, waitReadable), bound once
+  // so that no call allocates a closure.
+  /** The next message, decoded, its room released. */
+  readonly message: Attempt<T> = () => this.rx.tryTake();
+  /** The next message in place (peek): its room stays taken until release(). */
+  readonly view: Attempt<Uint8Array> = () => this.peekAttempt();
+  /** Nothing (undefined) once a message may be ready (waitReadable); NOT_YET before. */
+  readonly readable: Attempt<void> = () => (this.rx.readable() ? undefined : NOT_YET);
   private readonly checkIdleFn = (): void => this.checkIdle();
 
   constructor(
@@ -40,19 +44,6 @@ export class ReceiveOps<T> {
     private readonly ctx: WaitContext,
     private readonly waiter: Waiter,
   ) {}
-
-  recv(o: WaitOptions | undefined): T {
-    return this.blocking(o, this.takeFn);
-  }
-
-  tryRecv(): T | undefined {
-    const v = this.tryOnce(this.takeFn);
-    return v === NOT_YET ? undefined : v;
-  }
-
-  recvAsync(o: AsyncWaitOptions | undefined): Promise<T> {
-    return this.waiting(o, this.takeFn);
-  }
 
   recvInto(target: Uint8Array, o: WaitOptions | undefined): number {
     const timeout = validateWaitOptions(o);
@@ -89,7 +80,7 @@ export class ReceiveOps<T> {
   tryRecvMany(max: number): T[] {
     validateInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
     const out: T[] = [];
-    this.tryOnce(() => this.manyAttempt(out, max));
+    this.trying(() => this.manyAttempt(out, max));
     return out;
   }
 
@@ -111,27 +102,6 @@ export class ReceiveOps<T> {
     return n;
   }
 
-  waitReadable(o: WaitOptions | undefined): void {
-    this.blocking(o, this.readableFn);
-  }
-
-  async waitReadableAsync(o: AsyncWaitOptions | undefined): Promise<void> {
-    await this.waiting(o, this.readableFn);
-  }
-
-  peek(o: WaitOptions | undefined): Uint8Array {
-    return this.blocking(o, this.peekFn);
-  }
-
-  tryPeek(): Uint8Array | undefined {
-    const v = this.tryOnce(this.peekFn);
-    return v === NOT_YET ? undefined : v;
-  }
-
-  peekAsync(o: AsyncWaitOptions | undefined): Promise<Uint8Array> {
-    return this.waiting(o, this.peekFn);
-  }
-
   release(): void {
     if (!this.peeked) invalidArgument('release() without a peeked message');
     this.peeked = false;
@@ -147,7 +117,7 @@ export class ReceiveOps<T> {
   // ---- the three forms of a wait ----
 
   /** The blocking form: `take` now, else wait for it (TIMEOUT past `o.timeout`). */
-  private blocking<R>(o: WaitOptions | undefined, take: Attempt<R>): R {
+  blocking<R>(o: WaitOptions | undefined, take: Attempt<R>): R {
     const timeout = validateWaitOptions(o);
     this.checkIdle();
     const v = take();
@@ -155,10 +125,11 @@ export class ReceiveOps<T> {
     return this.block(timeout, take);
   }
 
-  /** The try form: `take` now, or after close() what was sent before it, else NOT_YET. */
-  private tryOnce<R>(take: Attempt<R>): R | typeof NOT_YET {
+  /** The try form: `take` now, or after close() what was sent before it; undefined if nothing. */
+  trying<R>(take: Attempt<R>): R | undefined {
     this.checkIdle();
-    return this.rx.attempt(take);
+    const v = this.rx.attempt(take);
+    return v === NOT_YET ? undefined : v;
   }
 
   /**
@@ -167,7 +138,7 @@ export class ReceiveOps<T> {
    * look runs before any wait is set up (written out rather than through core's waitStepsAsync,
    * whose steps and deadline cost recvAsync 16-24% of its speed when a message is ready).
    */
-  private async waiting<R>(
+  async waiting<R>(
     o: AsyncWaitOptions | undefined,
     take: Attempt<R>,
     check: () => void = this.checkIdleFn,
