@@ -21,23 +21,40 @@ export function count(elements: TypedArray, length: number | undefined, offset: 
   return length < room ? length : room;
 }
 
-/**
- * Copies `n` elements of `input` from `inOffset` to `output` at `outOffset` (see copy). Mixing
- * bigint and number arrays is the one way a copy between typed arrays can throw: INVALID_ARGUMENT,
- * naming what the caller was doing (`what`: 'push', 'pop into').
- */
-export function copyElements(
+/** Mixing bigint and number arrays is the one way a copy between typed arrays can throw. */
+function badElements(e: unknown, what: string): never {
+  throw new ShmkitError('INVALID_ARGUMENT', `cannot ${what} these elements: ${String(e)}`, { cause: e });
+}
+
+// copyIn and copyOut are alike on purpose: they are on push's and pop's hot path, and one shared
+// function taking the verb as an argument measured up to ~5% slower there (one thread, CPU time;
+// within the noise of a loaded machine, so the cheaper-looking shape stays).
+
+export function copyIn(
   input: TypedArray,
   inOffset: number,
   output: TypedArray,
   outOffset: number,
   n: number,
-  what: string,
 ): void {
   try {
     copy(input, inOffset, output, outOffset, n);
   } catch (e) {
-    throw new ShmkitError('INVALID_ARGUMENT', `cannot ${what} these elements: ${String(e)}`, { cause: e });
+    badElements(e, 'push');
+  }
+}
+
+export function copyOut(
+  input: TypedArray,
+  inOffset: number,
+  output: TypedArray,
+  outOffset: number,
+  n: number,
+): void {
+  try {
+    copy(input, inOffset, output, outOffset, n);
+  } catch (e) {
+    badElements(e, 'pop into');
   }
 }
 

@@ -41,7 +41,7 @@
  * needs checking on the hot path; the header words are checked once, by the constructor.
  */
 import { heapWaiter, invalidArgument, ShmkitError } from '@shmkit/core';
-import { copyElements, count } from './ring-buffer-copy.js';
+import { copyIn, copyOut, count } from './ring-buffer-copy.js';
 import {
   allocate,
   CONSUMER,
@@ -141,8 +141,8 @@ export class RingBufferCore {
     const n = Math.min(free, want);
     if (n <= 0) return 0;
     const first = Math.min(slots - wr, n);
-    copyElements(elements, offset, this.storage, wr, first, 'push');
-    copyElements(elements, offset + first, this.storage, 0, n - first, 'push');
+    copyIn(elements, offset, this.storage, wr, first);
+    copyIn(elements, offset + first, this.storage, 0, n - first);
     this.publishWrite(wr + n < slots ? wr + n : wr + n - slots);
     return n;
   }
@@ -167,8 +167,8 @@ export class RingBufferCore {
     const n = Math.min(ready, want);
     if (n <= 0) return 0;
     const first = Math.min(slots - rd, n);
-    copyElements(this.storage, rd, elements, offset, first, 'pop into');
-    copyElements(this.storage, 0, elements, offset + first, n - first, 'pop into');
+    copyOut(this.storage, rd, elements, offset, first);
+    copyOut(this.storage, 0, elements, offset + first, n - first);
     this.publishRead(rd + n < slots ? rd + n : rd + n - slots);
     return n;
   }
@@ -279,8 +279,8 @@ export class RingBufferCore {
   }
 
   // reloadRead/reloadWrite and publishWrite/publishRead are written out twice on purpose: with
-  // the word index a constant at each Atomics call the one-thread push+pop measured 3-5% faster
-  // than through one shared helper taking the index (benchmarks/ring-buffer.ts, one thread).
+  // the word index a constant at each Atomics call, one-thread push+pop measured a few percent
+  // faster than through one shared helper taking the index (benchmarks/ring-buffer.ts).
 
   /** The consumer's index, loaded fresh (acquire: pairs with publishRead) and checked. */
   protected reloadRead(): number {
