@@ -5,52 +5,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../../../test/helpers/errors.js';
 import { runWorker, runWorkers } from '../../../test/helpers/workers.js';
+import { exchange } from './fixtures/exchange.js';
 import { checkSized, makeSized } from './fixtures/messages.js';
 
 const worker = new URL('./fixtures/channel-worker.ts', import.meta.url);
 type Mode = 'one' | 'many';
-
-async function exchange(o: {
-  producers: number;
-  consumers: number;
-  pmode: Mode;
-  cmode: Mode;
-  produce: string;
-  consume: string;
-  count: number;
-}): Promise<void> {
-  const maxPayload = 200;
-  const ch = new Channel({ capacity: 4096, producers: o.pmode, consumers: o.cmode });
-  const seen = new SharedArrayBuffer(o.producers * o.count);
-  const consumers = runWorkers<{ count: number; outOfOrder: number }>(
-    worker,
-    Array.from({ length: o.consumers }, () => ({
-      role: o.consume,
-      channel: ch.handle,
-      seen,
-      producers: o.producers,
-      count: o.count,
-      maxPayload,
-    })),
-    180_000,
-  );
-  await runWorkers(
-    worker,
-    Array.from({ length: o.producers }, (_, p) => ({
-      role: o.produce,
-      channel: ch.handle,
-      producer: p,
-      count: o.count,
-      maxPayload,
-    })),
-    180_000,
-  );
-  ch.close();
-  const results = await consumers;
-  expect(results.reduce((a, r) => a + r.count, 0)).toBe(o.producers * o.count);
-  expect(results.every((r) => r.outOfOrder === 0)).toBe(true);
-  expect(new Uint8Array(seen).every((x) => x === 1)).toBe(true);
-}
 
 describe('batch paths between worker threads', () => {
   const modes: [Mode, Mode, number, number][] = [
