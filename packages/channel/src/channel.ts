@@ -7,6 +7,7 @@
  * - send-ops.ts      send / sendMany / claim in their blocking, try and async forms
  * - receive-ops.ts   recv / recvInto / recvMany / poll / waitReadable / peek in their three forms,
  *                    and the receive wait (spin, sleep, repairs after a quiet slice)
+ * - channel-options.ts options, handle, CHANNEL_LIMITS;  until-closed.ts: the for-await loop
  * - layout.ts        the bytes: header words, frame header, kinds (docs/format.md mirrors it)
  * - ring-memory.ts   validated geometry and the frame-header reader
  * - producer.ts      one/many producers: claim, publish (claim-lock.ts: the many-producer lock)
