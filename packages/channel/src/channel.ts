@@ -470,7 +470,7 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
     const rx = this.rx;
     let n = 0;
     try {
-      while (n < limit && rx.step(Number.POSITIVE_INFINITY) !== NONE) {
+      while (n < limit && rx.step(Number.POSITIVE_INFINITY, limit - n) !== NONE) {
         n++;
         handler(rx.buf, rx.off, rx.len);
       }
@@ -730,7 +730,8 @@ export class Channel<T = Uint8Array> extends SharedObject implements AsyncIterab
   private manyAttempt(out: T[], max: number): true | typeof NOT_YET {
     const rx = this.rx;
     try {
-      while (out.length < max && rx.step(Number.POSITIVE_INFINITY) !== NONE) out.push(rx.decode());
+      while (out.length < max && rx.step(Number.POSITIVE_INFINITY, max - out.length) !== NONE)
+        out.push(rx.decode());
     } finally {
       rx.release();
     }

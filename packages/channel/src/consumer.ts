@@ -10,13 +10,23 @@
  * state word holds a positive length.
  *
  * 'one' (SingleConsumer): the only writer of `head`; a batch is released by one store.
- * 'many' (MultiConsumer): consumers claim whole frames by CAS on `readClaim`, so each frame goes
- * to exactly one of them. Release must still happen in ring order (producers reuse room from
+ * 'many' (MultiConsumer): consumers claim frames by CAS on `readClaim`, so each frame goes to
+ * exactly one of them. A batch (recvMany, poll) claims a run of consecutive ready frames — up to
+ * the messages it may still take — with one CAS, then stamps its token on each frame of the run;
+ * one-message receives claim a run ending at one message. Frames of a run not handed out yet (a
+ * throwing poll handler) stay with that consumer for its next call. Release must still happen in ring order (producers reuse room from
  * `head` on), but no consumer waits for another: each writes its frame's position into the
  * frame's mark (one int32 per 16-byte cell, beside the ring), then whoever finds the frame at
  * `head` marked takes it — a CAS of the mark from `head` to `head | 1` — moves `head` past it,
  * and goes on with the next one. A consumer that marks its frame after the advancer looked at it
- * sees the new `head` itself and advances (both sides are sequentially consistent).
+ * sees the new `head` itself and advances (both sides are sequentially consistent). An advancer
+ * that takes several marks in a row stores `head` once for them, then looks at the mark at the
+ * new head once more, so that argument still holds for the last store.
+ *
+ * A consumer that dies: survivors release every frame at `head` whose stamped claimer is dead
+ * (releaseDeadClaim), so a dead consumer's whole run is given back at once; its messages are lost
+ * with it. A consumer killed between its CAS and the stamps (a few stores) leaves frames whose
+ * claimer nobody can name: head stops there, and survivors wait until their timeout.
  *
  * Why marks beside the ring and holding positions: an advancer may read `head`, stall, and CAS
  * long after that frame was released and its room reused. Positions never repeat (mod 2^32), and
@@ -40,9 +50,13 @@ export interface Consumer {
    * Takes the next message frame (MSG or a fragment) into `out`: TAKEN; NONE if none is ready;
    * TOO_BIG (not taken) for a MSG longer than `fits` bytes.
    */
-  next(out: FrameInfo, fits: number): number;
+  next(out: FrameInfo, fits: number, want: number): number;
   /** Gives back the room of every frame taken since the last release; wakes senders once. */
   releaseTaken(): void;
+  /** Whether frames claimed by this consumer wait to be handed out (many consumers). */
+  pending(): boolean;
+  /** Releases frames claimed and not handed out: their messages are dropped (disposal). */
+  dropPending(): void;
 }
 
 /** Where the end of what producers published can be read, cached between reads. */
@@ -98,7 +112,7 @@ export class SingleConsumer implements Consumer {
     this.head = this.cursor = Atomics.load(m.i32, HEAD);
   }
 
-  next(out: FrameInfo, fits: number): number {
+  next(out: FrameInfo, fits: number, _want: number): number {
     const m = this.m;
     // Nothing taken: start from head (another Channel object of this thread may have read).
     if (this.cursor === this.head) this.head = this.cursor = Atomics.load(m.i32, HEAD);
@@ -124,13 +138,26 @@ export class SingleConsumer implements Consumer {
     Atomics.store(this.m.i32, HEAD, this.cursor);
     this.m.signalSpace();
   }
+
+  pending(): boolean {
+    return false;
+  }
+
+  dropPending(): void {}
 }
+
+/** What MultiConsumer.claimRun returns besides NONE and TOO_BIG: a run is ours, or try again. */
+const CLAIMED = 3;
+const RETRY = 4;
 
 export class MultiConsumer implements Consumer {
   private readonly end: PublishedEnd;
   /** Positions of the frames taken and not yet released. */
   private readonly taken = new Int32Array(MAX_BATCH);
   private count = 0;
+  /** The frames claimed by our last CAS and not handed out yet: [runPos, runEnd). */
+  private runPos = 0;
+  private runEnd = 0;
 
   /** `token`: this thread's owner token, stamped on each claimed frame (see releaseDeadClaim). */
   constructor(
@@ -140,32 +167,72 @@ export class MultiConsumer implements Consumer {
     this.end = new PublishedEnd(m);
   }
 
-  next(out: FrameInfo, fits: number): number {
+  next(out: FrameInfo, fits: number, want: number): number {
     const m = this.m;
     for (;;) {
       if (this.count === MAX_BATCH) this.releaseTaken();
-      const c = Atomics.load(m.i32, READ_CLAIM);
-      try {
-        const w0 = readyState(m, c, this.end);
-        if (w0 === 0) return NONE;
-        m.frameAt(c, w0, published(m, c, this.end), out);
-      } catch (e) {
-        // Another consumer may have claimed, released and let producers reuse this frame since we
-        // read readClaim: what we saw is only corrupt if readClaim still points at it.
-        if (Atomics.load(m.i32, READ_CLAIM) !== c) continue;
-        throw e;
+      const pos = this.runPos;
+      if (pos !== this.runEnd) {
+        // Ours since the claim: nobody else reads, releases or rewrites this frame until we do.
+        const w0 = m.i32[m.word(pos & m.mask)]!;
+        if (w0 <= 0) throw corrupt(`claimed frame with state ${w0} at offset ${pos & m.mask}`);
+        m.frameAt(pos, w0, (this.runEnd - pos) >>> 0, out);
+        if (out.kind === KIND_MSG && out.len > fits) return TOO_BIG;
+        this.runPos = (pos + out.size) | 0;
+        this.taken[this.count++] = pos;
+        if (out.kind === KIND_MSG) return TAKEN;
+        continue;
       }
-      if (out.kind === KIND_MSG && out.len > fits) {
-        if (Atomics.load(m.i32, READ_CLAIM) !== c) continue;
-        return TOO_BIG;
-      }
-      // The claim: the frame at c is ours alone if readClaim still pointed at it.
-      if (Atomics.compareExchange(m.i32, READ_CLAIM, c, (c + out.size) | 0) !== c) continue;
-      // Say who holds it, so that survivors can release it if we die before we do.
-      Atomics.store(m.i32, m.word(c & m.mask) + 3, this.token);
-      this.taken[this.count++] = c;
-      if (out.kind === KIND_MSG) return TAKEN;
+      const r = this.claimRun(out, fits, want);
+      if (r === NONE || r === TOO_BIG) return r;
     }
+  }
+
+  /**
+   * Claims the ready frames from readClaim on, up to `want` messages (padding and skipped frames
+   * ride along), with one CAS. CLAIMED, RETRY (another consumer moved readClaim), NONE, or
+   * TOO_BIG (the first message is longer than `fits`: left unclaimed, `out` describes it).
+   */
+  private claimRun(out: FrameInfo, fits: number, want: number): number {
+    const m = this.m;
+    const c = Atomics.load(m.i32, READ_CLAIM);
+    let pos = c;
+    let msgs = 0;
+    try {
+      for (let frames = 0; msgs < want && frames < MAX_BATCH; frames++) {
+        const w0 = readyState(m, pos, this.end);
+        if (w0 === 0) break;
+        m.frameAt(pos, w0, published(m, pos, this.end), out);
+        if (out.kind === KIND_MSG) {
+          if (out.len > fits) {
+            if (pos !== c) break; // claim what comes before it; the next call reports it
+            return Atomics.load(m.i32, READ_CLAIM) === c ? TOO_BIG : RETRY;
+          }
+          msgs++;
+        }
+        pos = (pos + out.size) | 0;
+      }
+    } catch (e) {
+      // Another consumer may have claimed, released and let producers reuse these frames since we
+      // read readClaim: what we saw is only corrupt if readClaim still points at it.
+      if (Atomics.load(m.i32, READ_CLAIM) !== c) return RETRY;
+      if (pos === c) throw e;
+      // A later frame is corrupt: claim the whole ones before it; the next claim reports it.
+    }
+    if (pos === c) return NONE;
+    // The claim: frames [c, pos) are ours alone if readClaim still pointed at c.
+    if (Atomics.compareExchange(m.i32, READ_CLAIM, c, pos) !== c) return RETRY;
+    // Say who holds them, so that survivors can release them if we die before we do.
+    for (let p = c; p !== pos; ) {
+      const w = m.word(p & m.mask);
+      Atomics.store(m.i32, w + 3, this.token);
+      const size = m.i32[w + 1]! & ~KIND_MASK;
+      if (size < 16 || size > (pos - p) >>> 0) throw corrupt(`a claimed frame of ${size} bytes`);
+      p = (p + size) | 0;
+    }
+    this.runPos = c;
+    this.runEnd = pos;
+    return CLAIMED;
   }
 
   releaseTaken(): void {
@@ -180,6 +247,23 @@ export class MultiConsumer implements Consumer {
     }
     advanceHead(m);
   }
+
+  pending(): boolean {
+    return this.runPos !== this.runEnd;
+  }
+
+  dropPending(): void {
+    const m = this.m;
+    while (this.runPos !== this.runEnd) {
+      if (this.count === MAX_BATCH) this.releaseTaken();
+      const pos = this.runPos;
+      const size = m.i32[m.word(pos & m.mask) + 1]! & ~KIND_MASK;
+      if (size < 16 || size > (this.runEnd - pos) >>> 0) throw corrupt(`a claimed frame of ${size} bytes`);
+      this.taken[this.count++] = pos;
+      this.runPos = (pos + size) | 0;
+    }
+    this.releaseTaken();
+  }
 }
 
 /** Moves head past every released frame at its front (many consumers); wakes senders once. */
@@ -187,42 +271,60 @@ function advanceHead(m: RingMemory): void {
   const marks = m.marks!;
   let moved = false;
   for (;;) {
-    const h = Atomics.load(m.i32, HEAD);
-    if (h === Atomics.load(m.i32, READ_CLAIM)) break;
-    // Winning this CAS makes us the only one who may move head past h (head cannot pass an
-    // unreleased frame, and nobody else can win it), so head is still h afterwards.
-    if (Atomics.compareExchange(marks, (h & m.mask) >> 4, h, h | 1) !== h) break;
-    const size = m.i32[m.word(h & m.mask) + 1]! & ~KIND_MASK;
-    if (size <= 0 || (size & 15) !== 0 || (h & m.mask) + size > m.capacity)
-      throw corrupt(`a released frame of ${size} bytes`);
-    // release: room before the new head may now be overwritten by producers.
-    Atomics.store(m.i32, HEAD, (h + size) | 0);
+    const h0 = Atomics.load(m.i32, HEAD);
+    const claimed = Atomics.load(m.i32, READ_CLAIM);
+    let h = h0;
+    // Winning the CAS of the mark at h makes us the only one who may move head past h (head cannot
+    // pass an unreleased frame, and nobody else can win it: others try the mark at the head they
+    // loaded, h0 at most, which we made odd), so we may go on to the next mark before storing head.
+    while (h !== claimed && Atomics.compareExchange(marks, (h & m.mask) >> 4, h, h | 1) === h) {
+      const size = m.i32[m.word(h & m.mask) + 1]! & ~KIND_MASK;
+      if (size <= 0 || (size & 15) !== 0 || (h & m.mask) + size > m.capacity)
+        throw corrupt(`a released frame of ${size} bytes`);
+      h = (h + size) | 0;
+    }
+    if (h === h0) break;
+    // release: room before the new head may now be overwritten by producers. Then look once more:
+    // a consumer whose mark we missed either is seen by that look or sees this head.
+    Atomics.store(m.i32, HEAD, h);
     moved = true;
   }
   if (moved) m.signalSpace();
 }
 
 /**
- * If the frame at head (many consumers) was claimed by a consumer that has died without releasing
- * it, releases it — its message is lost with the consumer — so that head, and the producers
- * waiting behind it, can move on. Returns true if it did. Called by waiters after a quiet
- * liveness slice; heap memory never reports a death.
+ * Releases the frames at head (many consumers) claimed by consumers that died without releasing
+ * them — their messages are lost with them — so that head, and the producers waiting behind it,
+ * can move on: a dead consumer's whole run at once. Returns true if it released any. Called by
+ * waiters after a quiet liveness slice; heap memory never reports a death.
  */
 export function releaseDeadClaim(m: RingMemory, identity: Identity): boolean {
   if (!m.manyConsumers || identity.livenessSliceMs === Number.POSITIVE_INFINITY) return false;
-  const h = Atomics.load(m.i32, HEAD);
-  if (h === Atomics.load(m.i32, READ_CLAIM)) return false;
-  if ((h & 15) !== 0) throw corrupt(`a head position ${h} that is not a multiple of 16`);
   const marks = m.marks!;
-  const k = (h & m.mask) >> 4;
-  const mark = Atomics.load(marks, k);
-  if (mark !== h) {
-    const token = Atomics.load(m.i32, m.word(h & m.mask) + 3);
-    if (token === 0 || identity.isAlive(token)) return false;
-    // The claimer is dead, so nobody else writes this mark; if head moved on meanwhile the mark
-    // changed too and the CAS fails.
-    if (Atomics.compareExchange(marks, k, mark, h) !== mark) return false;
+  let released = false;
+  /** The last claimer found dead (a run carries one token: one liveness check for all of it). */
+  let dead = 0;
+  // Each round moves head forward, so this ends within capacity / 16 rounds.
+  for (let h = Atomics.load(m.i32, HEAD); h !== Atomics.load(m.i32, READ_CLAIM); ) {
+    if ((h & 15) !== 0) throw corrupt(`a head position ${h} that is not a multiple of 16`);
+    const k = (h & m.mask) >> 4;
+    const mark = Atomics.load(marks, k);
+    if (mark !== h) {
+      const token = Atomics.load(m.i32, m.word(h & m.mask) + 3);
+      if (token === 0) break; // claimed, not stamped yet: its claimer is between two stores
+      if (token !== dead) {
+        if (identity.isAlive(token)) break;
+        dead = token;
+      }
+      // The claimer is dead, so nobody else writes this mark; if head moved on meanwhile the mark
+      // changed too and the CAS fails.
+      if (Atomics.compareExchange(marks, k, mark, h) !== mark) break;
+    }
+    advanceHead(m);
+    released = true;
+    const next = Atomics.load(m.i32, HEAD);
+    if (next === h) break;
+    h = next;
   }
-  advanceHead(m);
-  return true;
+  return released;
 }
