@@ -38,8 +38,8 @@ import { wake } from './wake.js';
 /**
  * How a producer waits for a held lock (test-and-test-and-set with bounded backoff). The lock is
  * held for a few stores, so a holder that is running frees it within a few hundred reads:
- *   - spin on a plain load, not on the CAS: waiting producers then share the lock's cache line
- *     instead of stealing it from each other (and from the holder) on every try;
+ *   - try the CAS once; then spin on a plain load, not on the CAS: waiting producers share the
+ *     lock's cache line instead of stealing it from each other (and the holder) on every try;
  *   - after losing a race for a freed lock, wait a doubling number of reads (up to MAX_BACKOFF,
  *     jittered by token so that the losers do not retry in step);
  *   - past SPIN_TRIES tries the holder is not running (more threads than cores, or a dead one):
@@ -70,13 +70,18 @@ export function lockClaim(m: RingMemory, identity: Identity, token: number, pati
   const i32 = m.i32;
   let since = -1;
   let backoff = 1 + (token & 3);
+  // acquire: the holder's stores of reserve and claimEnd happen before its release of the lock.
+  // The first try is the CAS itself: a free lock then costs one transfer of its line, not two.
+  let holder = Atomics.compareExchange(i32, CLAIM_LOCK, 0, token);
+  if (holder === 0) return true;
   for (let tries = 1; ; tries++) {
-    // A plain read first: a CAS on a held lock only moves the cache line around.
-    let holder = Atomics.load(i32, CLAIM_LOCK);
-    if (holder === 0) {
-      // acquire: the holder's stores of reserve and claimEnd happen before its release of the lock.
-      holder = Atomics.compareExchange(i32, CLAIM_LOCK, 0, token);
-      if (holder === 0) return true;
+    if (tries > 1) {
+      // A plain read first: a CAS on a held lock only moves the cache line around.
+      holder = Atomics.load(i32, CLAIM_LOCK);
+      if (holder === 0) {
+        holder = Atomics.compareExchange(i32, CLAIM_LOCK, 0, token); // acquire, as above
+        if (holder === 0) return true;
+      }
     }
     if (holder === token || holder < 0 || holder > TOKEN_MASK)
       throw corrupt(`a claim lock held by ${holder === token ? 'this thread already' : holder}`);

@@ -184,14 +184,15 @@ export class MultiConsumer implements Consumer {
         continue;
       }
       const r = this.claimRun(out, fits, want);
-      if (r === NONE || r === TOO_BIG) return r;
+      if (r === NONE || r === TOO_BIG || r === TAKEN) return r;
     }
   }
 
   /**
    * Claims the ready frames from readClaim on, up to `want` messages (padding and skipped frames
-   * ride along), with one CAS. CLAIMED, RETRY (another consumer moved readClaim), NONE, or
-   * TOO_BIG (the first message is longer than `fits`: left unclaimed, `out` describes it).
+   * ride along), with one CAS. CLAIMED (a run to hand out), TAKEN (a run of one message, taken:
+   * `out` describes it), RETRY (another consumer moved readClaim, or a lone padding frame was
+   * taken), NONE, or TOO_BIG (the first message is longer than `fits`: left unclaimed).
    */
   private claimRun(out: FrameInfo, fits: number, want: number): number {
     const m = this.m;
@@ -222,6 +223,14 @@ export class MultiConsumer implements Consumer {
     if (pos === c) return NONE;
     // The claim: frames [c, pos) are ours alone if readClaim still pointed at c.
     if (Atomics.compareExchange(m.i32, READ_CLAIM, c, pos) !== c) return RETRY;
+    if (out.pos === c) {
+      // One frame (the common case of recv), still described by `out`: hand it out at once.
+      // Say who holds it, so that survivors can release it if we die before we do.
+      Atomics.store(m.i32, m.word(c & m.mask) + 3, this.token);
+      this.taken[this.count++] = c;
+      this.runPos = this.runEnd = pos;
+      return out.kind === KIND_MSG ? TAKEN : RETRY;
+    }
     // Say who holds them, so that survivors can release them if we die before we do.
     for (let p = c; p !== pos; ) {
       const w = m.word(p & m.mask);
