@@ -2,8 +2,12 @@
  * The consumer side of the ring: find the next committed frame, read it, release its room.
  *
  * A consumer takes frames one by one with `next` and gives their room back with `releaseTaken`,
- * once per batch (recv: once per message; recvMany/poll: once per call). Padding and skipped
- * frames are taken and released on the way, never returned.
+ * once per batch (recv: once per message; recvMany/poll: once per call), or earlier, inside
+ * `next`, once the frames taken since the last release hold RELEASE_BYTES: a batch of large
+ * messages then frees room message by message and the producer copies the next one while this
+ * side reads (holding 1 MiB messages until the end of a batch made the two sides take turns).
+ * A frame handed out by `next` is in use until the next call of `next` or `releaseTaken`.
+ * Padding and skipped frames are taken and released on the way, never returned.
  *
  * Readiness depends on the producer side: with one producer a frame is ready once `tail` covers
  * it; with many, once it lies below `reserve` (so its header is whole, see claim-lock.ts) and its
@@ -38,6 +42,14 @@ import type { Identity } from '@shmkit/core';
 import { HEAD, KIND_MASK, KIND_MSG, KIND_PAD, KIND_SKIP, READ_CLAIM, RESERVE, TAIL } from './layout.js';
 import { MAX_BATCH } from './outbox.js';
 import { corrupt, type FrameInfo, type RingMemory } from './ring-memory.js';
+
+/** Bytes of taken frames after which `next` releases them before taking more (see above). */
+const RELEASE_BYTES = 64 << 10;
+
+/** When a consumer of ring `m` releases in the middle of a batch. */
+function releaseAt(m: RingMemory): number {
+  return Math.min(RELEASE_BYTES, m.capacity >> 2);
+}
 
 /** Results of Consumer.next. */
 export const NONE = 0;
@@ -106,16 +118,19 @@ export class SingleConsumer implements Consumer {
   /** Head as last stored, and the end of the frames taken since. */
   private head: number;
   private cursor: number;
+  private readonly releaseAt: number;
 
   constructor(private readonly m: RingMemory) {
     this.end = new PublishedEnd(m);
     this.head = this.cursor = Atomics.load(m.i32, HEAD);
+    this.releaseAt = releaseAt(m);
   }
 
   next(out: FrameInfo, fits: number, _want: number): number {
     const m = this.m;
     // Nothing taken: start from head (another Channel object of this thread may have read).
     if (this.cursor === this.head) this.head = this.cursor = Atomics.load(m.i32, HEAD);
+    else if ((this.cursor - this.head) >>> 0 >= this.releaseAt) this.releaseTaken();
     for (;;) {
       const pos = this.cursor;
       const w0 = readyState(m, pos, this.end);
@@ -155,6 +170,9 @@ export class MultiConsumer implements Consumer {
   /** Positions of the frames taken and not yet released. */
   private readonly taken = new Int32Array(MAX_BATCH);
   private count = 0;
+  /** Bytes of the frames in `taken`, and when to release them early (see the header). */
+  private takenBytes = 0;
+  private readonly releaseAt: number;
   /** The frames claimed by our last CAS and not handed out yet: [runPos, runEnd). */
   private runPos = 0;
   private runEnd = 0;
@@ -165,12 +183,13 @@ export class MultiConsumer implements Consumer {
     private readonly token: number,
   ) {
     this.end = new PublishedEnd(m);
+    this.releaseAt = releaseAt(m);
   }
 
   next(out: FrameInfo, fits: number, want: number): number {
     const m = this.m;
     for (;;) {
-      if (this.count === MAX_BATCH) this.releaseTaken();
+      if (this.count === MAX_BATCH || this.takenBytes >= this.releaseAt) this.releaseTaken();
       const pos = this.runPos;
       if (pos !== this.runEnd) {
         // Ours since the claim: nobody else reads, releases or rewrites this frame until we do.
@@ -180,6 +199,7 @@ export class MultiConsumer implements Consumer {
         if (out.kind === KIND_MSG && out.len > fits) return TOO_BIG;
         this.runPos = (pos + out.size) | 0;
         this.taken[this.count++] = pos;
+        this.takenBytes += out.size;
         if (out.kind === KIND_MSG) return TAKEN;
         continue;
       }
@@ -228,6 +248,7 @@ export class MultiConsumer implements Consumer {
       // Say who holds it, so that survivors can release it if we die before we do.
       Atomics.store(m.i32, m.word(c & m.mask) + 3, this.token);
       this.taken[this.count++] = c;
+      this.takenBytes += out.size;
       this.runPos = this.runEnd = pos;
       return out.kind === KIND_MSG ? TAKEN : RETRY;
     }
@@ -249,6 +270,7 @@ export class MultiConsumer implements Consumer {
     const n = this.count;
     if (n === 0) return;
     this.count = 0;
+    this.takenBytes = 0;
     for (let i = 0; i < n; i++) {
       const pos = this.taken[i]!;
       // release: our reads of the frame happen before an advancer lets producers reuse its room.

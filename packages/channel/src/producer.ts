@@ -35,7 +35,10 @@ export interface Producer {
    * Returns how many it claimed: 0 when not even the first fits now.
    */
   tryClaim(b: Outbox, from: number, to: number): number;
-  /** Publishes frames [from, from + k) of the last claim, each with `b.used[i]` payload bytes. */
+  /**
+   * Publishes frames [from, from + k) of the last claim, each with `b.used[i]` payload bytes. A
+   * claim may be published in consecutive parts, in order (sendMany does, for large messages).
+   */
   publish(b: Outbox, from: number, k: number): void;
   /** Gives the claimed frames back without publishing a message. */
   abandon(b: Outbox, from: number, k: number): void;

@@ -1,16 +1,19 @@
-// Batch claims of many-consumer channels (docs/channel.md, "Many producers and many consumers"):
-// a consumer in recvMany/poll claims a run of frames with one CAS. What a run means for the
-// consumer that holds it (pending frames, disposal) and for survivors when it dies mid-batch
-// (SIGKILLed child processes). Every wait is bounded.
+// Batches (docs/channel.md, "Batches" and "Many producers and many consumers"): a consumer of a
+// many-consumer channel in recvMany/poll claims a run of frames with one CAS — what a run means
+// for the consumer that holds it (pending frames, disposal) and for survivors when it dies
+// mid-batch (SIGKILLed child processes) — and batches of large messages free and publish room
+// message by message. Every wait is bounded.
 import { Channel } from '@shmkit/channel';
 import { Segment } from '@shmkit/segment';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killChildren, spawnFixture } from '../../../test/helpers/children.js';
 import { checksum, message } from '../../../test/helpers/messages.mjs';
+import { runWorkers } from '../../../test/helpers/workers.js';
 import { leftoverSegments, removeTestSegments, segmentName } from '../../segment/test/helpers.js';
 import { checkSized, makeSized } from './fixtures/messages.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url);
+const worker = new URL('./fixtures/channel-worker.ts', import.meta.url);
 
 afterEach(() => {
   killChildren();
@@ -146,5 +149,66 @@ describe('a consumer process SIGKILLed in the middle of a batch', () => {
       expect(took[took.length - 1]).toBe(lost[0]! - 1);
     }
     seg.close();
+  });
+});
+
+describe('batches of large messages', () => {
+  it('give room back during the batch, not only at its end (poll, both consumer modes)', () => {
+    for (const consumers of ['one', 'many'] as const) {
+      const ch = new Channel({ capacity: 1 << 20, consumers });
+      const big = 100 << 10;
+      let sent = 0;
+      while (ch.trySend(makeSized(0, sent, big))) sent++;
+      let refilled = 0;
+      const seen: number[] = [];
+      ch.poll((buf, off, len) => {
+        seen.push(checkSized(buf.subarray(off, off + len))[1]);
+        // From the third message on, what the batch read before is free again.
+        if (seen.length === 3 && ch.trySend(makeSized(0, sent + refilled, big))) refilled++;
+      }, sent);
+      expect(seen).toEqual(Array.from({ length: sent }, (_, i) => i));
+      expect(refilled).toBe(1);
+      expect(checkSized(ch.recv({ timeout: 1000 }))[1]).toBe(sent);
+    }
+  });
+
+  it('arrive exactly once, in order and intact between worker threads (sendMany / recvMany, every mode)', async () => {
+    for (const [producers, mode] of [
+      [1, 'one'],
+      [2, 'many'],
+    ] as const) {
+      const ch = new Channel({ capacity: 1 << 20, producers: mode, consumers: mode });
+      const count = 60;
+      const maxPayload = 300_000;
+      const seen = new SharedArrayBuffer(producers * count);
+      const consumers = runWorkers<{ count: number; outOfOrder: number }>(
+        worker,
+        Array.from({ length: producers }, () => ({
+          role: 'consume-many',
+          channel: ch.handle,
+          seen,
+          producers,
+          count,
+          maxPayload,
+        })),
+        120_000,
+      );
+      await runWorkers(
+        worker,
+        Array.from({ length: producers }, (_, p) => ({
+          role: 'produce-batch',
+          channel: ch.handle,
+          producer: p,
+          count,
+          maxPayload,
+        })),
+        120_000,
+      );
+      ch.close();
+      const results = await consumers;
+      expect(results.reduce((a, r) => a + r.count, 0)).toBe(producers * count);
+      expect(results.every((r) => r.outOfOrder === 0)).toBe(true);
+      expect(new Uint8Array(seen).every((x) => x === 1)).toBe(true);
+    }
   });
 });
