@@ -31,6 +31,13 @@ function seqOf(m: Uint8Array): number {
 
 const lengthOf = (seq: number): number => 16 + ((seq * 37) % 90);
 
+/** Fills an empty 4096-byte ring with 40-byte messages: all of it must have been released. */
+function expectAllFree(ch: Channel): void {
+  let n = 0;
+  while (ch.trySend(makeSized(0, n, 40))) n++;
+  expect(n).toBe(4096 / 64);
+}
+
 describe('batch claims in one process', () => {
   it('keeps the rest of a run claimed by a throwing poll for this object, and others go on past it', () => {
     const ch = new Channel({ capacity: 4096, producers: 'many', consumers: 'many' });
@@ -48,9 +55,7 @@ describe('batch claims in one process', () => {
     a.waitReadable({ timeout: 1000 });
     expect(a.recvMany(10).map((m) => checkSized(m)[1])).toEqual([2, 3, 4, 5]);
     // Everything was released in ring order: the whole ring is free again.
-    let n = 0;
-    while (ch.trySend(makeSized(0, n, 40))) n++;
-    expect(n).toBe(Math.floor(4096 / 64));
+    expectAllFree(ch);
   });
 
   it('drops the rest of a pending run when its Channel object is disposed, releasing its room', () => {
@@ -64,9 +69,7 @@ describe('batch claims in one process', () => {
     ).toThrow('stop');
     a[Symbol.dispose]();
     expect(ch.recvMany(10).map((m) => checkSized(m)[1])).toEqual([5, 6, 7]);
-    let n = 0;
-    while (ch.trySend(makeSized(0, n, 40))) n++;
-    expect(n).toBe(Math.floor(4096 / 64));
+    expectAllFree(ch);
   });
 
   it('takes at most the messages asked for in one claim (recvMany max, poll limit)', () => {
