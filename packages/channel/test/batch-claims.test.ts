@@ -7,7 +7,6 @@ import { Channel } from '@shmkit/channel';
 import { Segment } from '@shmkit/segment';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killChildren, spawnFixture } from '../../../test/helpers/children.js';
-import { checksum, message } from '../../../test/helpers/messages.mjs';
 import { runWorkers } from '../../../test/helpers/workers.js';
 import { leftoverSegments, removeTestSegments, segmentName } from '../../segment/test/helpers.js';
 import { checkSized, makeSized } from './fixtures/messages.js';
@@ -21,13 +20,8 @@ afterEach(() => {
 });
 afterAll(() => expect(leftoverSegments()).toEqual([]));
 
-/** The seq of a fixtures message after checking its length and checksum. */
-function seqOf(m: Uint8Array): number {
-  const v = new DataView(m.buffer, m.byteOffset, m.byteLength);
-  expect(v.getUint32(8, true)).toBe(m.length);
-  expect(v.getUint32(12, true)).toBe(checksum(m));
-  return v.getUint32(4, true);
-}
+/** The seq of a message after checking its every byte. */
+const seqOf = (m: Uint8Array): number => checkSized(m)[1];
 
 const lengthOf = (seq: number): number => 16 + ((seq * 37) % 90);
 
@@ -92,7 +86,7 @@ describe('a consumer process SIGKILLed in the middle of a batch', () => {
     const capacity = 4096;
     const ch = seg.channel('c', { capacity, producers: 'many', consumers: 'many' });
     let sent = 0;
-    for (; sent < 20; sent++) ch.send(message(0, sent, lengthOf(sent)));
+    for (; sent < 20; sent++) ch.send(makeSized(0, sent, lengthOf(sent)));
     // The child claims messages 0..9 as one run, hands 0..2 to its handler, dies at 2.
     const child = spawnFixture(fixtures, 'batch-claim-child.mjs', [name, capacity, 10, 3]);
     const r = await child.exited(20_000);
@@ -102,11 +96,11 @@ describe('a consumer process SIGKILLed in the middle of a batch', () => {
     const got: number[] = [];
     for (const m of ch.recvMany(100, { timeout: 10_000 })) got.push(seqOf(m));
     expect(got).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    while (ch.trySend(message(0, sent, lengthOf(sent)))) sent++;
+    while (ch.trySend(makeSized(0, sent, lengthOf(sent)))) sent++;
     // Within a liveness slice the waiting sender releases the dead consumer's whole run.
     const last = sent + 200;
     for (; sent < last; sent++) {
-      ch.send(message(0, sent, lengthOf(sent)), { timeout: 10_000 });
+      ch.send(makeSized(0, sent, lengthOf(sent)), { timeout: 10_000 });
       for (const m of ch.tryRecvMany(8)) got.push(seqOf(m));
     }
     for (let m = ch.tryRecvMany(1000); m.length > 0; m = ch.tryRecvMany(1000))
@@ -127,7 +121,7 @@ describe('a consumer process SIGKILLed in the middle of a batch', () => {
     const got: number[] = [];
     for (let sent = 0; sent < total; sent++) {
       // A send that waits runs the repairs after a quiet liveness slice (the dead run, here).
-      ch.send(message(0, sent, lengthOf(sent)), { timeout: 10_000 });
+      ch.send(makeSized(0, sent, lengthOf(sent)), { timeout: 10_000 });
       for (const m of survivor.tryRecvMany(7)) got.push(seqOf(m));
     }
     const r = await child.exited(20_000);
