@@ -54,7 +54,9 @@ async function run(p: number, c: number, many: boolean, batch: boolean): Promise
   const cpu = process.cpuUsage(cpu0);
   if (got !== per * p) throw new Error(`received ${got} of ${per * p}`);
   const key = `${p}x${c} ${many ? 'many' : 'one'} ${batch ? 'batch' : 'send'}`;
-  (cpuPerMsg[key] ??= []).push((cpu.user + cpu.system) / (per * p));
+  const list = cpuPerMsg[key] ?? [];
+  list.push((cpu.user + cpu.system) / (per * p));
+  cpuPerMsg[key] = list;
   return (per * p) / (ms / 1000);
 }
 
