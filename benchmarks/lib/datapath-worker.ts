@@ -4,17 +4,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Channel } from '@shmkit/channel';
-import {
-  ACK,
-  GO,
-  type Job,
-  READY,
-  RING_HEAD,
-  RING_SLOTS,
-  RING_SLOTS_AT,
-  RING_TAIL,
-  SLOT_WORDS,
-} from './datapath-protocol.js';
+import * as P from './datapath-protocol.js';
+
+type Job = P.Job;
+// The control words and the plain ring's layout, shared with benchmarks/datapath.ts.
+const { ACK, GO, READY, RING_HEAD, RING_SLOTS, RING_SLOTS_AT, RING_TAIL, SLOT_WORDS } = P;
 
 const WAIT = { timeout: 60_000 };
 

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { Channel } from '@shmkit/channel';
 import { runNatsPeer } from './backend-nats.js';
-import { MessageMaker } from './payload.js';
+import { MessageMaker, stamp } from './payload.js';
 import {
   BATCH,
   type Control,
@@ -198,16 +198,23 @@ class ChannelPeer {
   }
 }
 
-/** sendMany in batches of BATCH; bytes messages are copied out of the maker's reused scratch. */
+/** Bytes one sendMany carries at most: larger messages go fewer at a time (one, from 256 KiB). */
+const BATCH_BYTES = 256 << 10;
+
+/**
+ * sendMany in batches of BATCH (fewer for large messages: 64 distinct 1 MiB buffers would be 64 MiB
+ * of cold memory); bytes messages are stamped into buffers of their own, as maker.make would.
+ */
 function sendBatches(ch: Channel<unknown>, maker: MessageMaker, n: number, wait: { timeout: number }): void {
-  const pool =
-    maker.kind === 'bytes' ? Array.from({ length: BATCH }, () => new Uint8Array(maker.scratch!.length)) : [];
+  const size = maker.scratch?.length ?? 0;
+  const per = maker.kind === 'bytes' ? Math.max(1, Math.min(BATCH, Math.floor(BATCH_BYTES / size))) : BATCH;
+  const pool = maker.kind === 'bytes' ? Array.from({ length: per }, () => maker.scratch!.slice()) : [];
   const batch: unknown[] = [];
   for (let i = 0; i < n; ) {
     batch.length = 0;
-    for (let k = 0; k < BATCH && i < n; k++, i++) {
+    for (let k = 0; k < per && i < n; k++, i++) {
       if (maker.kind === 'bytes') {
-        pool[k]!.set(maker.make(i) as Uint8Array);
+        stamp(pool[k]!, i);
         batch.push(pool[k]);
       } else batch.push(maker.make(i));
     }

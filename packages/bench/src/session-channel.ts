@@ -1,7 +1,7 @@
 /**
  * ChannelSession: the shmkit-* backends. The main side creates the Channels (in a
  * SharedArrayBuffer, or in a named Segment for shmkit-process*), hands them to the peer, and runs
- * blocking (or async, or recvMany) loops over them. See session.ts.
+ * blocking (or async, or poll/recvMany) loops over them. See session.ts.
  */
 import { CHANNEL_LIMITS, Channel } from '@shmkit/channel';
 import type { Peer } from './link.js';
@@ -56,7 +56,7 @@ export interface ChannelMode {
   id: BackendId;
   /** Main side sendAsync / recvAsync instead of blocking calls. */
   async?: boolean;
-  /** shmkit-*-batch: streams are received with recvMany (the peer sends with sendMany). */
+  /** shmkit-*-batch: streams are received with poll (bytes) or recvMany (the peer sends with sendMany). */
   batch?: boolean;
   /** shmkit-process*: the Channels live in a named Segment made with this class. */
   segments?: SegmentStatic;
@@ -129,7 +129,16 @@ export class ChannelSession implements Session {
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     link.send({ shmkit$: 'go' });
-    if (this.mode.batch) {
+    if (this.mode.batch && spec.kind === 'bytes') {
+      // sendMany/poll: the handler sees each message in the ring (a view, as uds-batched's reader
+      // hands out views of its read buffer); poll releases once per call.
+      const accept = (buf: Uint8Array, off: number, len: number): void =>
+        v.accept(buf.subarray(off, off + len));
+      for (let got = 0; got < n; ) {
+        ch.waitReadable(wait);
+        got += ch.poll(accept, Math.min(BATCH, n - got));
+      }
+    } else if (this.mode.batch) {
       for (let got = 0; got < n; ) {
         const ms = ch.recvMany(Math.min(BATCH, n - got), wait);
         for (const m of ms) v.accept(m);

@@ -35,47 +35,78 @@ import {
 import { corrupt, type RingMemory } from './ring-memory.js';
 import { wake } from './wake.js';
 
-/** Spins between two liveness checks of a lock holder (a check reads /proc in processes). */
-const SPINS_PER_CHECK = 4096;
 /**
- * How long a producer spins on a held lock before it gives up for now (its caller then waits in
+ * How a producer waits for a held lock (test-and-test-and-set with bounded backoff). The lock is
+ * held for a few stores, so a holder that is running frees it within a few hundred reads:
+ *   - try the CAS once; then spin on a plain load, not on the CAS: waiting producers share the
+ *     lock's cache line instead of stealing it from each other (and the holder) on every try;
+ *   - after losing a race for a freed lock, wait a doubling number of reads (up to MAX_BACKOFF,
+ *     jittered by token so that the losers do not retry in step);
+ *   - past SPIN_TRIES tries the holder is not running (more threads than cores, or a dead one):
+ *     sleep YIELD_MS at a time so that it gets our core, checking its liveness now and then.
+ * On 2 cores with 4 producers, spinning on the CAS for a descheduled holder cost whole time
+ * slices; see docs/channel.md, "Many producers and many consumers".
+ */
+const MAX_BACKOFF = 256;
+/** Backoff rounds before a waiting producer starts to sleep between tries. */
+const SPIN_TRIES = 8;
+/** One sleep between tries (ms): shorter than a time slice, long enough to give the core away. */
+const YIELD_MS = 0.02;
+/** Sleeps between two liveness checks of a holder (a check reads /proc in processes). */
+const SLEEPS_PER_CHECK = 16;
+/**
+ * How long a producer waits for a held lock before it gives up for now (its caller then waits in
  * short sleeps, within its own timeout). A live holder keeps the lock for a few stores; one that
- * keeps it this long is descheduled, or the word is corrupt, and spinning on would hang trySend.
+ * keeps it this long is descheduled, or the word is corrupt, and waiting on would hang trySend.
  */
 const PATIENCE_MS = 2;
 
-/** Spins of a retry after a claim already found the lock busy for PATIENCE_MS. */
-const IMPATIENT_SPINS = 256;
-
 /**
- * Takes the claim lock for `token`, spinning; takes it over from a holder that died. Returns false
- * when a live holder kept it for PATIENCE_MS (or IMPATIENT_SPINS when not `patient`: the caller
+ * Takes the claim lock for `token`; takes it over from a holder that died. Returns false when a
+ * live holder kept it for PATIENCE_MS (or SPIN_TRIES backoff rounds when not `patient`: the caller
  * already waited once and now retries between short sleeps).
  */
 export function lockClaim(m: RingMemory, identity: Identity, token: number, patient: boolean): boolean {
   const i32 = m.i32;
   let since = -1;
-  for (let spins = 1; ; spins++) {
-    // acquire: the holder's stores of reserve and claimEnd happen before its release of the lock.
-    const holder = Atomics.compareExchange(i32, CLAIM_LOCK, 0, token);
-    if (holder === 0) return true;
+  let backoff = 1 + (token & 3);
+  // acquire: the holder's stores of reserve and claimEnd happen before its release of the lock.
+  // The first try is the CAS itself: a free lock then costs one transfer of its line, not two.
+  let holder = Atomics.compareExchange(i32, CLAIM_LOCK, 0, token);
+  if (holder === 0) return true;
+  for (let tries = 1; ; tries++) {
+    if (tries > 1) {
+      // A plain read first: a CAS on a held lock only moves the cache line around.
+      holder = Atomics.load(i32, CLAIM_LOCK);
+      if (holder === 0) {
+        holder = Atomics.compareExchange(i32, CLAIM_LOCK, 0, token); // acquire, as above
+        if (holder === 0) return true;
+      }
+    }
     if (holder === token || holder < 0 || holder > TOKEN_MASK)
       throw corrupt(`a claim lock held by ${holder === token ? 'this thread already' : holder}`);
-    if (!patient && spins >= IMPATIENT_SPINS) {
-      if (identity.livenessSliceMs !== Number.POSITIVE_INFINITY && !identity.isAlive(holder)) {
-        if (takeOver(m, holder, token)) return true;
-        continue;
-      }
-      return false;
+    if (tries <= SPIN_TRIES) {
+      // Read until it looks free or the backoff runs out (bounded either way).
+      for (let j = 0; j < backoff && Atomics.load(i32, CLAIM_LOCK) !== 0; j++);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF);
+      continue;
     }
-    if (spins % SPINS_PER_CHECK === 0) {
+    const sleeps = tries - SPIN_TRIES;
+    if (sleeps % SLEEPS_PER_CHECK === 1 || !patient) {
       if (identity.livenessSliceMs !== Number.POSITIVE_INFINITY && !identity.isAlive(holder)) {
         if (takeOver(m, holder, token)) return true;
         continue;
       }
-      const now = performance.now();
-      if (since < 0) since = now;
-      else if (now - since > PATIENCE_MS) return false;
+    }
+    if (!patient) return false;
+    const now = performance.now();
+    if (since < 0) since = now;
+    else if (now - since > PATIENCE_MS) return false;
+    try {
+      // Nobody notifies the lock word: this is a short sleep that lets a descheduled holder run.
+      m.waiter.wait(i32, CLAIM_LOCK, holder, YIELD_MS);
+    } catch {
+      return false; // a thread that may not block (a browser's main thread): its caller waits async
     }
   }
 }

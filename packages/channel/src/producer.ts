@@ -35,7 +35,10 @@ export interface Producer {
    * Returns how many it claimed: 0 when not even the first fits now.
    */
   tryClaim(b: Outbox, from: number, to: number): number;
-  /** Publishes frames [from, from + k) of the last claim, each with `b.used[i]` payload bytes. */
+  /**
+   * Publishes frames [from, from + k) of the last claim, each with `b.used[i]` payload bytes. A
+   * claim may be published in consecutive parts, in order (sendMany does, for large messages).
+   */
   publish(b: Outbox, from: number, k: number): void;
   /** Gives the claimed frames back without publishing a message. */
   abandon(b: Outbox, from: number, k: number): void;
@@ -129,6 +132,13 @@ export class MultiProducer implements Producer {
   tryClaim(b: Outbox, from: number, to: number): number {
     const m = this.m;
     const i32 = m.i32;
+    // Look before locking: a full ring is the common reason a claim fails, and finding it out
+    // under the lock makes every waiting producer take the lock's line again and again. Reserve
+    // only grows, so a ring full at the reserve read here is full at the holder's reserve too.
+    if (this.wontFit(Atomics.load(i32, RESERVE), b.len[from]!)) {
+      this.lockBusy = false; // a consumer's release wakes us
+      return 0;
+    }
     this.lockBusy = !lockClaim(m, this.identity, this.token, !this.lockBusy);
     if (this.lockBusy) return 0;
     try {
@@ -139,12 +149,7 @@ export class MultiProducer implements Producer {
       for (let i = from; i < to; i++) {
         const frame = frameSize(b.len[i]!);
         const room = m.capacity - (pos & m.mask);
-        const need = frame <= room ? frame : room + frame;
-        if (((pos - this.cachedHead) >>> 0) + need > m.capacity) {
-          // acquire: pairs with the consumers' store of head.
-          this.cachedHead = Atomics.load(i32, HEAD);
-          if (((pos - this.cachedHead) >>> 0) + need > m.capacity) break;
-        }
+        if (this.wontFit(pos, b.len[i]!)) break;
         if (frame > room) pos = (pos + room) | 0;
         b.pos[i] = pos;
         pos = (pos + frame) | 0;
@@ -180,6 +185,18 @@ export class MultiProducer implements Producer {
     } finally {
       unlockClaim(m);
     }
+  }
+
+  /** Whether a frame of `len` bytes after position `pos` finds no room (head re-read if needed). */
+  private wontFit(pos: number, len: number): boolean {
+    const m = this.m;
+    const frame = frameSize(len);
+    const room = m.capacity - (pos & m.mask);
+    const need = frame <= room ? frame : room + frame;
+    if (((pos - this.cachedHead) >>> 0) + need <= m.capacity) return false;
+    // acquire: pairs with the consumers' store of head.
+    this.cachedHead = Atomics.load(m.i32, HEAD);
+    return ((pos - this.cachedHead) >>> 0) + need > m.capacity;
   }
 
   publish(b: Outbox, from: number, k: number): void {

@@ -91,7 +91,7 @@ export class ReceiveOps<T> {
     const rx = this.rx;
     let n = 0;
     try {
-      while (n < limit && rx.step(Number.POSITIVE_INFINITY) !== NONE) {
+      while (n < limit && rx.step(Number.POSITIVE_INFINITY, limit - n) !== NONE) {
         n++;
         handler(rx.buf, rx.off, rx.len);
       }
@@ -191,7 +191,8 @@ export class ReceiveOps<T> {
   private manyAttempt(out: T[], max: number): true | typeof NOT_YET {
     const rx = this.rx;
     try {
-      while (out.length < max && rx.step(Number.POSITIVE_INFINITY) !== NONE) out.push(rx.decode());
+      while (out.length < max && rx.step(Number.POSITIVE_INFINITY, max - out.length) !== NONE)
+        out.push(rx.decode());
     } finally {
       rx.release();
     }

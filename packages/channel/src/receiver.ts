@@ -58,9 +58,10 @@ export class Receiver<T> {
 
   /**
    * Finds the next whole message: TAKEN (its bytes in buf/off/len), NONE, or TOO_BIG when it is
-   * longer than `fits` (then it stays queued and `len` says how long it is).
+   * longer than `fits` (then it stays queued and `len` says how long it is). `want`: how many
+   * messages the caller may still take in this batch (many consumers claim that many at once).
    */
-  step(fits: number): number {
+  step(fits: number, want = 1): number {
     if (this.ready.length !== 0) {
       const msg = this.ready[0]!;
       this.buf = msg;
@@ -73,7 +74,7 @@ export class Receiver<T> {
     const c = this.side();
     const f = this.frame;
     for (;;) {
-      const r = c.next(f, fits);
+      const r = c.next(f, fits, want);
       if (r === NONE) return NONE;
       if (f.kind === KIND_MSG) {
         this.parts.whole(f.producer);
@@ -146,7 +147,7 @@ export class Receiver<T> {
    * later poll may still find nothing: another consumer took it, or it was a fragment).
    */
   readable(): boolean {
-    if (this.ready.length !== 0) return true;
+    if (this.ready.length !== 0 || this.consumer?.pending()) return true;
     const m = this.ring;
     const pos = Atomics.load(m.i32, m.manyConsumers ? READ_CLAIM : HEAD);
     // acquire: pairs with the producers' publication of tail / reserve.
@@ -180,6 +181,7 @@ export class Receiver<T> {
   /** Forgets local state (partial messages); the ring is untouched. */
   dispose(): void {
     this.release();
+    this.consumer?.dropPending();
     this.parts.clear();
     this.ready.length = 0;
   }

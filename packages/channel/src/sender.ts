@@ -18,6 +18,9 @@ import { MultiProducer, type Producer, SingleProducer } from './producer.js';
 import type { RingMemory } from './ring-memory.js';
 import { NOT_YET, SpinPolicy, spinThenSleep, type WaitContext } from './wake.js';
 
+/** Bytes a batch copies into the ring before it publishes them (see manySteps). */
+const PUBLISH_BYTES = 64 << 10;
+
 export class Sender<T> {
   private producer: Producer | undefined;
   private readonly out = new Outbox();
@@ -251,8 +254,20 @@ export class Sender<T> {
               this.onSlice,
             );
           }
-          for (let r = done; r < done + k; r++) m.u8.set(parts[r]!, b.off[r]!);
-          p.publish(b, done, k);
+          // Publish every PUBLISH_BYTES copied, not only at the end: with large messages the
+          // consumer then reads one while we copy the next (one publication per batch of small ones).
+          let from = done;
+          let bytes = 0;
+          for (let r = done; r < done + k; r++) {
+            m.u8.set(parts[r]!, b.off[r]!);
+            bytes += parts[r]!.length;
+            if (bytes >= PUBLISH_BYTES && r + 1 < done + k) {
+              p.publish(b, from, r + 1 - from);
+              from = r + 1;
+              bytes = 0;
+            }
+          }
+          p.publish(b, from, done + k - from);
           done += k;
           i += k;
         }
