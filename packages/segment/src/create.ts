@@ -14,12 +14,13 @@ import {
   MAX_SEGMENT_BYTES,
   publishHeader,
   readHeader,
+  type SegmentLayout,
   writeHeader,
 } from './header.js';
 import { createMappedFile, unlinkMappedFile } from './mapping.js';
 import { resolveDir, segmentPath, validateName } from './names.js';
 import { type Found, openInitialized } from './open.js';
-import type { CreateSegmentOptions } from './options.js';
+import { type CreateSegmentOptions, validateFlag } from './options.js';
 import { selfStartTime } from './proc.js';
 import { ProcessIdentity } from './process-identity.js';
 import { adoptSegmentIdentity } from './segment-identity.js';
@@ -28,6 +29,25 @@ import { adoptSegmentIdentity } from './segment-identity.js';
 export const DEFAULT_THREADS = 128;
 /** Named objects one segment can hold by default (each entry takes 96 bytes of the header). */
 export const DEFAULT_OBJECTS = 128;
+
+/**
+ * The header layout for `maxThreads` and `maxObjects` (defaults applied, INVALID_ARGUMENT when out
+ * of range): Segment.create and Segment.headerBytes.
+ */
+export function headerLayout(o: { maxThreads?: number; maxObjects?: number } | undefined): {
+  threads: number;
+  objects: number;
+  layout: SegmentLayout;
+} {
+  const threads = validateInteger(
+    o?.maxThreads ?? DEFAULT_THREADS,
+    'maxThreads',
+    1,
+    ProcessIdentity.MAX_THREADS,
+  );
+  const objects = validateInteger(o?.maxObjects ?? DEFAULT_OBJECTS, 'maxObjects', 1, MAX_OBJECTS);
+  return { threads, objects, layout: layoutFor(threads, objects) };
+}
 
 /** Creates segment `name` (see Segment.create), or opens it for `exclusive: false`. */
 export function createSegment(name: string, o: CreateSegmentOptions): { dir: string; found: Found } {
@@ -38,14 +58,7 @@ export function createSegment(name: string, o: CreateSegmentOptions): { dir: str
   const exclusive = o.exclusive ?? true;
   if (typeof exclusive !== 'boolean') invalidArgument('exclusive must be a boolean');
   const allowForeignOwner = validateFlag(o.allowForeignOwner, 'allowForeignOwner');
-  const threads = validateInteger(
-    o.maxThreads ?? DEFAULT_THREADS,
-    'maxThreads',
-    1,
-    ProcessIdentity.MAX_THREADS,
-  );
-  const objects = validateInteger(o.maxObjects ?? DEFAULT_OBJECTS, 'maxObjects', 1, MAX_OBJECTS);
-  const layout = layoutFor(threads, objects);
+  const { threads, objects, layout } = headerLayout(o);
   const size = o.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < layout.dataOffset) {
     invalidArgument(
@@ -91,11 +104,4 @@ export function createSegment(name: string, o: CreateSegmentOptions): { dir: str
     throw e;
   }
   return { dir, found: { buffer, info } };
-}
-
-/** `v` as a boolean option (undefined: false). */
-export function validateFlag(v: unknown, what: string): boolean {
-  if (v === undefined) return false;
-  if (typeof v !== 'boolean') invalidArgument(`${what} must be a boolean`);
-  return v;
 }

@@ -17,6 +17,7 @@ native();
 registerMemoryKind('futex', futexMemoryKind);
 
 export { futexWaiter, futexWaitvInUse, pendingFutexWaits } from './futex-waiter.js';
+export type { SegmentInfo } from './inventory.js';
 export type { SegmentStructType } from './kinds.js';
 export {
   type CreateMappedFileOptions,
@@ -31,15 +32,14 @@ export {
   unlinkMappedFile,
 } from './mapping.js';
 export { loadNative, type NativeAddon, type NativeMapping } from './native.js';
+export type {
+  CreateSegmentOptions,
+  OpenSegmentOptions,
+  SegmentChannelOptions,
+  SegmentHandle,
+  SegmentObjectInfo,
+} from './options.js';
 export { isProcessAlive, isZombie, type ProcessStat, processStartTime, readProcessStat } from './proc.js';
 export { ProcessIdentity, type ThreadOwner } from './process-identity.js';
-export {
-  type CreateSegmentOptions,
-  type OpenSegmentOptions,
-  Segment,
-  type SegmentChannelOptions,
-  type SegmentHandle,
-  type SegmentInfo,
-  type SegmentObjectInfo,
-} from './segment.js';
+export { Segment } from './segment.js';
 export { futexMemoryKind, segmentIdentity } from './segment-identity.js';

@@ -1,14 +1,26 @@
 /**
  * Opening a segment file once its creator has finished: the protocol written once for the blocking
- * and async opens, as a generator that yields each pause it needs.
+ * and async opens, as a generator that yields each pause it needs; and the other way a Segment
+ * object finds its memory, a handle from another thread of this process.
  *
  * While the file exists but its header is not complete (no magic yet), only its first page is
  * mapped on each poll, so a planted huge (sparse) file costs no address space; the whole file is
  * mapped once the header checks out. A creator that died before finishing is CORRUPT at once.
  */
-import { Deadline, ShmkitError } from '@shmkit/core';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  abortedError,
+  Deadline,
+  invalidArgument,
+  ShmkitError,
+  throwIfAborted,
+  validateAsyncOptions,
+  validateTimeout,
+} from '@shmkit/core';
 import { corrupt, FIXED_HEADER_BYTES, type HeaderInfo, readCreator, readHeader, W_MAGIC } from './header.js';
 import { type MappedFile, openMappedFile } from './mapping.js';
+import { resolveDir, segmentPath, validateName } from './names.js';
+import { type OpenSegmentOptions, type SegmentHandle, validateFlag } from './options.js';
 import { isProcessAlive } from './proc.js';
 
 /**
@@ -29,7 +41,67 @@ export interface Found {
   readonly info: HeaderInfo;
 }
 
-/** Opens the file of segment `name` once its header is complete, sleeping with `sleep` between tries. */
+/** Where and how Segment.open / openAsync look for segment `name`: its options, validated. */
+export interface OpenRequest {
+  readonly name: string;
+  readonly dir: string;
+  readonly file: string;
+  readonly timeout: number;
+  readonly allowForeignOwner: boolean;
+}
+
+/** Validates the arguments of Segment.open / openAsync (INVALID_ARGUMENT). */
+export function openRequest(name: string, o: OpenSegmentOptions | undefined): OpenRequest {
+  validateName(name);
+  if (o !== undefined && (typeof o !== 'object' || o === null)) invalidArgument('options must be an object');
+  const timeout = o?.timeout === undefined ? 0 : validateTimeout(o.timeout);
+  const dir = resolveDir(o?.dir);
+  const allowForeignOwner = validateFlag(o?.allowForeignOwner, 'allowForeignOwner');
+  return { name, dir, file: segmentPath(dir, name), timeout, allowForeignOwner };
+}
+
+/** Segment.open: {@link openInitialized}, blocking this thread between tries. */
+export function openSegment(r: OpenRequest): Found {
+  return openInitialized(r.file, r.name, r.timeout, r.allowForeignOwner);
+}
+
+/** Segment.openAsync: the same steps, pausing with timers; ABORTED when `signal` fires. */
+export async function openSegmentAsync(r: OpenRequest, signal: AbortSignal | undefined): Promise<Found> {
+  ({ signal } = validateAsyncOptions({ signal }));
+  throwIfAborted(signal);
+  const steps = openSteps(r.file, r.name, r.timeout, r.allowForeignOwner);
+  for (let s = steps.next(); ; s = steps.next()) {
+    if (s.done) return s.value;
+    try {
+      await delay(s.value, undefined, { signal });
+    } catch (e) {
+      if (signal?.aborted) throw abortedError(signal);
+      throw e;
+    }
+  }
+}
+
+/**
+ * Segment.from: the memory behind a handle posted by another thread of this process, its header
+ * read again (the handle is only as trustworthy as the memory it names).
+ */
+export function fromHandle(handle: SegmentHandle): { name: string; dir: string; found: Found } {
+  if (typeof handle !== 'object' || handle === null) invalidArgument('Segment.from needs a handle object');
+  const h = handle as Partial<SegmentHandle>;
+  if (h.type !== 'Segment') {
+    throw new ShmkitError('INCOMPATIBLE', `this handle is for a ${String(h.type)}, not a Segment`);
+  }
+  const name = validateName(h.name);
+  const dir = resolveDir(h.dir);
+  if (!(h.buffer instanceof SharedArrayBuffer)) invalidArgument('handle.buffer must be a SharedArrayBuffer');
+  if (h.size !== h.buffer.byteLength) invalidArgument('handle.size does not match its buffer');
+  const what = `segment ${JSON.stringify(name)}`;
+  if (h.buffer.byteLength < FIXED_HEADER_BYTES) throw corrupt(what, 'too small for a segment header');
+  const info = readHeader(new Int32Array(h.buffer, 0, FIXED_HEADER_BYTES / 4), h.buffer.byteLength, what);
+  return { name, dir, found: { buffer: h.buffer, info } };
+}
+
+/** Opens the file of segment `name` once its header is complete, sleeping between tries. */
 export function openInitialized(
   file: string,
   name: string,

@@ -1,5 +1,6 @@
-/** The option and result types of the Segment API. */
+/** The option and result types of the Segment API, and the check of its boolean options. */
 import type { ChannelOptions } from '@shmkit/channel';
+import { invalidArgument } from '@shmkit/core';
 
 /** Options of {@link Segment.create}. */
 export interface CreateSegmentOptions {
@@ -53,3 +54,10 @@ export interface SegmentObjectInfo {
 
 /** Options of {@link Segment.channel}: those of the Channel constructor, minus the region. */
 export type SegmentChannelOptions<T> = Omit<ChannelOptions<T>, 'region'>;
+
+/** `v` as a boolean option (undefined: false; anything else but a boolean: INVALID_ARGUMENT). */
+export function validateFlag(v: unknown, what: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') invalidArgument(`${what} must be a boolean`);
+  return v;
+}

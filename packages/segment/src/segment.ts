@@ -11,69 +11,24 @@
  * thread table: importing @shmkit/segment registers the `futex` memory kind that finds both from
  * the buffer (segment-identity.ts), in every thread that imports it.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-import { type Channel, Channel as ChannelClass } from '@shmkit/channel';
-import {
-  abortedError,
-  invalidArgument,
-  Region,
-  ShmkitError,
-  tagName,
-  throwIfAborted,
-  validateAsyncOptions,
-  validateInteger,
-  validateTimeout,
-} from '@shmkit/core';
-import { type Barrier, type Condition, type Latch, Mutex, type RwLock, type Semaphore } from '@shmkit/sync';
-import { createSegment, DEFAULT_OBJECTS, DEFAULT_THREADS, validateFlag } from './create.js';
+import { invalidArgument, Region, ShmkitError, tagName } from '@shmkit/core';
+import { Mutex } from '@shmkit/sync';
+import { createSegment, headerLayout } from './create.js';
 import { Directory } from './directory.js';
-import {
-  corrupt,
-  FIXED_HEADER_BYTES,
-  type HeaderInfo,
-  LOCK_OFFSET,
-  layoutFor,
-  MAX_OBJECTS,
-  readHeader,
-} from './header.js';
+import { corrupt, type HeaderInfo, LOCK_OFFSET } from './header.js';
 import { dateOf, listSegments, type SegmentInfo } from './inventory.js';
-import {
-  BARRIER,
-  BYTES,
-  CHANNEL,
-  CONDITION,
-  kindById,
-  kindName,
-  LATCH,
-  MUTEX,
-  type ObjectKindDef,
-  RWLOCK,
-  SEMAPHORE,
-  type SegmentStructType,
-  STRUCT,
-} from './kinds.js';
 import { flushMappedFile, mappingState, releaseMapping, unlinkMappedFile } from './mapping.js';
-import { encodeKey, resolveDir, segmentPath, validateName } from './names.js';
-import { openInitialized, openSteps } from './open.js';
-import type {
-  CreateSegmentOptions,
-  OpenSegmentOptions,
-  SegmentChannelOptions,
-  SegmentHandle,
-  SegmentObjectInfo,
+import { NamedObjects } from './named-objects.js';
+import { resolveDir, segmentPath, validateName } from './names.js';
+import { type Found, fromHandle, openRequest, openSegment, openSegmentAsync } from './open.js';
+import {
+  type CreateSegmentOptions,
+  type OpenSegmentOptions,
+  type SegmentHandle,
+  validateFlag,
 } from './options.js';
-import { ProcessIdentity } from './process-identity.js';
+import type { ProcessIdentity } from './process-identity.js';
 import { releaseThreadSlot, retainThreadSlot, segmentIdentity } from './segment-identity.js';
-
-export type { SegmentInfo } from './inventory.js';
-
-export type {
-  CreateSegmentOptions,
-  OpenSegmentOptions,
-  SegmentChannelOptions,
-  SegmentHandle,
-  SegmentObjectInfo,
-} from './options.js';
 
 /**
  * A named segment of shared memory between processes (Linux): create it in one process, open it
@@ -100,40 +55,29 @@ export type {
  * seg.channel<string>('q', { codec: 'utf8' }).recv();      // 'hello'
  * ```
  */
-export class Segment {
-  /** The segment's name (its file is `shmkit.<name>` in {@link dir}). */
-  readonly name: string;
+export class Segment extends NamedObjects {
   /** Directory of the file. */
   readonly dir: string;
   /** Bytes of the whole segment, header included. */
   readonly size: number;
-  private readonly buffer: SharedArrayBuffer;
   private readonly info: HeaderInfo;
   private readonly identity: ProcessIdentity;
-  private readonly directory: Directory;
-  /**
-   * Offset -> bytes of each channel handed out by this object: close() unregisters this thread
-   * as their producer. Offsets, not Channel objects: a WeakRef would keep every channel (and so
-   * every mapping) alive until the current job ends, which in a synchronous loop is never.
-   */
-  private readonly channels = new Map<number, number>();
   private isClosed = false;
 
-  private constructor(name: string, dir: string, buffer: SharedArrayBuffer, info: HeaderInfo) {
-    this.name = name;
-    this.dir = dir;
-    this.size = info.size;
-    this.buffer = buffer;
-    this.info = info;
+  private constructor(name: string, dir: string, { buffer, info }: Found) {
     const what = `segment ${JSON.stringify(name)}`;
     const identity = segmentIdentity(buffer);
     if (identity === undefined) throw corrupt(what, 'no segment header in this memory');
-    this.identity = identity;
     const lockRegion = new Region(buffer, LOCK_OFFSET, Mutex.SIZE, 'futex');
+    // acquire: the lock's tag, published by the creator before the header's magic.
     if (tagName(Atomics.load(lockRegion.int32(), 0)) !== 'Mutex') {
       throw corrupt(what, 'its directory lock is not a Mutex');
     }
-    this.directory = new Directory(buffer, info, Mutex.attach(lockRegion), what);
+    super(name, buffer, new Directory(buffer, info, Mutex.attach(lockRegion), what));
+    this.dir = dir;
+    this.size = info.size;
+    this.info = info;
+    this.identity = identity;
     retainThreadSlot(info.id);
   }
 
@@ -150,7 +94,7 @@ export class Segment {
    */
   static create(name: string, o: CreateSegmentOptions): Segment {
     const { dir, found } = createSegment(name, o);
-    return new Segment(name, dir, found.buffer, found.info);
+    return new Segment(name, dir, found);
   }
 
   /**
@@ -163,14 +107,7 @@ export class Segment {
    * ```
    */
   static headerBytes(o?: { maxThreads?: number; maxObjects?: number }): number {
-    const threads = validateInteger(
-      o?.maxThreads ?? DEFAULT_THREADS,
-      'maxThreads',
-      1,
-      ProcessIdentity.MAX_THREADS,
-    );
-    const objects = validateInteger(o?.maxObjects ?? DEFAULT_OBJECTS, 'maxObjects', 1, MAX_OBJECTS);
-    return layoutFor(threads, objects).dataOffset;
+    return headerLayout(o).layout.dataOffset;
   }
 
   /**
@@ -186,14 +123,8 @@ export class Segment {
    * ```
    */
   static open(name: string, o?: OpenSegmentOptions): Segment {
-    validateName(name);
-    if (o !== undefined && (typeof o !== 'object' || o === null))
-      invalidArgument('options must be an object');
-    const timeout = o?.timeout === undefined ? 0 : validateTimeout(o.timeout);
-    const dir = resolveDir(o?.dir);
-    const allowForeignOwner = validateFlag(o?.allowForeignOwner, 'allowForeignOwner');
-    const found = openInitialized(segmentPath(dir, name), name, timeout, allowForeignOwner);
-    return new Segment(name, dir, found.buffer, found.info);
+    const r = openRequest(name, o);
+    return new Segment(name, r.dir, openSegment(r));
   }
 
   /**
@@ -206,24 +137,8 @@ export class Segment {
    * ```
    */
   static async openAsync(name: string, o?: OpenSegmentOptions & { signal?: AbortSignal }): Promise<Segment> {
-    validateName(name);
-    if (o !== undefined && (typeof o !== 'object' || o === null))
-      invalidArgument('options must be an object');
-    const timeout = o?.timeout === undefined ? 0 : validateTimeout(o.timeout);
-    const { signal } = validateAsyncOptions({ signal: o?.signal });
-    const dir = resolveDir(o?.dir);
-    const allowForeignOwner = validateFlag(o?.allowForeignOwner, 'allowForeignOwner');
-    throwIfAborted(signal);
-    const steps = openSteps(segmentPath(dir, name), name, timeout, allowForeignOwner);
-    for (let r = steps.next(); ; r = steps.next()) {
-      if (r.done) return new Segment(name, dir, r.value.buffer, r.value.info);
-      try {
-        await delay(r.value, undefined, { signal });
-      } catch (e) {
-        if (signal?.aborted) throw abortedError(signal);
-        throw e;
-      }
-    }
+    const r = openRequest(name, o);
+    return new Segment(name, r.dir, await openSegmentAsync(r, o?.signal));
   }
 
   /**
@@ -236,20 +151,8 @@ export class Segment {
    * ```
    */
   static from(handle: SegmentHandle): Segment {
-    if (typeof handle !== 'object' || handle === null) invalidArgument('Segment.from needs a handle object');
-    const h = handle as Partial<SegmentHandle>;
-    if (h.type !== 'Segment') {
-      throw new ShmkitError('INCOMPATIBLE', `this handle is for a ${String(h.type)}, not a Segment`);
-    }
-    const name = validateName(h.name);
-    const dir = resolveDir(h.dir);
-    if (!(h.buffer instanceof SharedArrayBuffer))
-      invalidArgument('handle.buffer must be a SharedArrayBuffer');
-    if (h.size !== h.buffer.byteLength) invalidArgument('handle.size does not match its buffer');
-    const what = `segment ${JSON.stringify(name)}`;
-    if (h.buffer.byteLength < FIXED_HEADER_BYTES) throw corrupt(what, 'too small for a segment header');
-    const info = readHeader(new Int32Array(h.buffer, 0, FIXED_HEADER_BYTES / 4), h.buffer.byteLength, what);
-    return new Segment(name, dir, h.buffer, info);
+    const { name, dir, found } = fromHandle(handle);
+    return new Segment(name, dir, found);
   }
 
   /**
@@ -323,129 +226,6 @@ export class Segment {
     return s === 'intact' || s === 'unknown';
   }
 
-  /** The named objects in the segment (a snapshot), in creation order. */
-  objects(): SegmentObjectInfo[] {
-    this.checkOpen();
-    return this.directory.list().map((e) => ({
-      key: e.key,
-      kind: kindName(e.kind),
-      offset: e.offset,
-      byteLength: e.byteLength,
-      params: kindById(e.kind)?.describe(e) ?? '',
-    }));
-  }
-
-  /**
-   * The Mutex named `key`: created if missing, else attached. Owners are tracked across
-   * processes: when a holder dies, the next `lock()` gets OWNER_DEAD (and the lock).
-   *
-   * @example
-   * ```ts
-   * const m = seg.mutex('accounts');
-   * m.withLock(() => { balance[0] -= 10; });
-   * ```
-   */
-  mutex(key: string): Mutex {
-    return this.object(key, MUTEX, undefined);
-  }
-
-  /** The Condition named `key` (use it with a Mutex of the same segment). */
-  condition(key: string): Condition {
-    return this.object(key, CONDITION, undefined);
-  }
-
-  /**
-   * The Semaphore named `key`, created with `initial` permits (default 0) and `o.max` (default
-   * 2^31-1). Every caller must pass the same `initial` and `max`.
-   */
-  semaphore(key: string, initial = 0, o?: { max?: number }): Semaphore {
-    return this.object(key, SEMAPHORE, { initial, max: o?.max ?? 0x7fffffff });
-  }
-
-  /** The RwLock named `key`. */
-  rwlock(key: string): RwLock {
-    return this.object(key, RWLOCK, undefined);
-  }
-
-  /** The Barrier named `key` for `parties` threads (1..65535; the same in every caller). */
-  barrier(key: string, parties: number): Barrier {
-    return this.object(key, BARRIER, parties);
-  }
-
-  /** The Latch named `key`, created counting down from `count` (the same in every caller). */
-  latch(key: string, count: number): Latch {
-    return this.object(key, LATCH, count);
-  }
-
-  /**
-   * The Channel named `key`. Capacity (default 1 MiB), producers, consumers and codec must be the
-   * same in every caller; a custom codec is compared by its name. Closing the segment
-   * unregisters this thread as a producer of the channels it got here.
-   *
-   * @example
-   * ```ts
-   * const q = seg.channel<object>('jobs', { capacity: 1 << 16, codec: 'msgpack', producers: 'many' });
-   * q.send({ id: 1 });                 // in a consumer process: q.recv()
-   * ```
-   */
-  channel<T = Uint8Array>(key: string, o?: SegmentChannelOptions<T>): Channel<T> {
-    if (o !== undefined && (typeof o !== 'object' || o === null))
-      invalidArgument('options must be an object');
-    const ch = this.object(key, CHANNEL, {
-      capacity: o?.capacity ?? 1 << 20,
-      producers: o?.producers ?? 'one',
-      consumers: o?.consumers ?? 'one',
-      codec: o?.codec ?? 'bytes',
-      maxMessageSize: o?.maxMessageSize,
-    });
-    this.track(key);
-    return ch as Channel<T>;
-  }
-
-  /**
-   * The raw byte region named `key`, of `byteLength` bytes (zeroed when created; the same length
-   * in every caller). Plain reads and writes are not synchronized: guard them with a mutex of
-   * the segment, or use Atomics on an Int32Array over the same memory.
-   *
-   * @example
-   * ```ts
-   * const b = seg.bytes('counters', 64);
-   * const counters = new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-   * Atomics.add(counters, 0, 1);               // seen by every process at once
-   * ```
-   */
-  bytes(key: string, byteLength: number): Uint8Array {
-    return this.object(key, BYTES, byteLength);
-  }
-
-  /**
-   * The struct named `key`, as a live view (get-or-create; zeroed when created). `type` comes from
-   * `struct()` of @shmkit/struct; another layout under the same key is INCOMPATIBLE.
-   *
-   * @example
-   * ```ts fragment
-   * const Stats = struct({ requests: 'u32', lastLatency: 'f64' });
-   * const s = seg.struct('stats', Stats);
-   * Stats.atomic.add(s, 'requests', 1);        // seen by every process at once
-   * ```
-   */
-  struct<V>(key: string, type: SegmentStructType<V, unknown>): V {
-    return this.object(key, STRUCT, { type, length: 1, array: false }) as V;
-  }
-
-  /**
-   * `length` structs named `key` (get-or-create), as the type's array; same rules as {@link struct}.
-   *
-   * @example
-   * ```ts fragment
-   * const slots = seg.structArray('slots', Order, 1024);
-   * slots.at(3).qty = 5;
-   * ```
-   */
-  structArray<A>(key: string, type: SegmentStructType<unknown, A>, length: number): A {
-    return this.object(key, STRUCT, { type, length, array: true }) as A;
-  }
-
   /** Writes the segment back to its file and waits (msync): durability for a segment in a disk `dir`. */
   flush(): void {
     this.checkOpen();
@@ -494,16 +274,7 @@ export class Segment {
     this.isClosed = true;
     // Only a thread that holds a token can have registered (sending claims one).
     const token = this.identity.current();
-    if (token !== 0 && this.intact) {
-      for (const [offset, bytes] of this.channels) {
-        try {
-          ChannelClass.unregisterToken(new Region(this.buffer, offset, bytes, 'futex'), token);
-        } catch {
-          // The memory is damaged (CORRUPT): nothing to unregister from.
-        }
-      }
-    }
-    this.channels.clear();
+    this.forgetChannels(this.intact ? token : 0);
     releaseThreadSlot(this.info.id, this.identity);
   }
 
@@ -515,40 +286,7 @@ export class Segment {
     Segment.unlink(this.name, { dir: this.dir });
   }
 
-  /**
-   * The named object `key` of `kind` (a row of kinds.ts), created from `options` or attached:
-   * every named-object method is this call.
-   */
-  private object<O, T>(key: string, kind: ObjectKindDef<O, T>, options: O): T {
-    const keyBytes = encodeKey(key);
-    this.checkOpen();
-    const params = kind.params(options);
-    const region = (offset: number): Region => new Region(this.buffer, offset, params.byteLength, 'futex');
-    return this.directory.getOrCreate(
-      key,
-      keyBytes,
-      kind as ObjectKindDef<never, unknown>,
-      params,
-      (offset) => kind.create(region(offset), options),
-      (offset) => {
-        const r = region(offset);
-        if (kind.tag !== undefined && tagName(Atomics.load(r.int32(), 0)) !== kind.tag) {
-          throw corrupt(
-            `segment ${JSON.stringify(this.name)}`,
-            `no ${kind.name} at the offset its directory entry ${JSON.stringify(key)} gives`,
-          );
-        }
-        return kind.attach(r, options);
-      },
-    );
-  }
-
-  private track(key: string): void {
-    const entry = this.directory.find(key);
-    if (entry !== undefined) this.channels.set(entry.offset, entry.byteLength);
-  }
-
-  private checkOpen(): void {
+  protected checkOpen(): void {
     if (this.isClosed) {
       throw new ShmkitError('CLOSED', `this Segment object (${JSON.stringify(this.name)}) was closed`);
     }
