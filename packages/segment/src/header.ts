@@ -197,10 +197,13 @@ export function readHeader(i32: Int32Array, fileSize: number, what: string): Hea
   };
 }
 
-/** The creator fields of a header whose magic may not be there yet (creation in progress). */
-export function readCreator(i32: Int32Array): { pid: number; startTime: number } {
+/**
+ * The creator fields of a header whose magic may not be there yet (creation in progress): its
+ * pid, its start time and the creation time (ms since the epoch; any value, validate before use).
+ */
+export function readCreator(i32: Int32Array): { pid: number; startTime: number; created: number } {
   const pid = Atomics.load(i32, W_CREATOR_PID);
-  return { pid, startTime: u64(i32, W_CREATOR_START_LO) };
+  return { pid, startTime: u64(i32, W_CREATOR_START_LO), created: u64(i32, W_CREATED_LO) };
 }
 
 /** An unsigned 64-bit field as a number; values past 2^53 come out inexact (and then fail checks). */

@@ -3,18 +3,19 @@
  * show. Reads each header with plain reads (no mapping), and tolerates every field: a file with
  * the magic is listed whatever else its header holds (any process can write it).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { ShmkitError } from '@shmkit/core';
-import {
-  FIXED_HEADER_BYTES,
-  MAGIC,
-  readCreator,
-  readHeader,
-  W_COUNT,
-  W_CREATED_LO,
-  W_MAGIC,
-} from './header.js';
+import { FIXED_HEADER_BYTES, MAGIC, readCreator, readHeader, W_COUNT, W_MAGIC } from './header.js';
 import { FILE_PREFIX, nameProblem } from './names.js';
 import { isProcessAlive } from './proc.js';
 
@@ -96,19 +97,13 @@ function describeFile(file: string, name: string): SegmentInfo | undefined {
       status = ShmkitError.is(e, 'INCOMPATIBLE') ? 'incompatible' : 'corrupt';
     }
     const creator = readCreator(i32);
-    const created = dateOf((i32[W_CREATED_LO]! >>> 0) + (i32[W_CREATED_LO + 1]! >>> 0) * 2 ** 32);
-    return {
-      name,
-      path: file,
-      size: st.size,
-      uid: st.uid,
-      mode: st.mode & 0o7777,
+    return fileInfo(file, name, st, {
       status,
       creatorPid: Math.max(0, creator.pid),
       creatorAlive: creator.pid > 0 && isProcessAlive(creator.pid, creator.startTime),
-      created,
+      created: dateOf(creator.created),
       objects: Math.max(0, i32[W_COUNT]!),
-    };
+    });
   } catch {
     return undefined;
   } finally {
@@ -116,23 +111,29 @@ function describeFile(file: string, name: string): SegmentInfo | undefined {
   }
 }
 
+/** A file under our prefix that this user may not read: what its directory entry says. */
 function unreadable(file: string, name: string): SegmentInfo | undefined {
   try {
     const st = lstatSync(file);
     if (!st.isFile()) return undefined;
-    return {
-      name,
-      path: file,
-      size: st.size,
-      uid: st.uid,
-      mode: st.mode & 0o7777,
+    return fileInfo(file, name, st, {
       status: 'unreadable',
       creatorPid: 0,
       creatorAlive: false,
       created: dateOf(st.ctimeMs),
       objects: 0,
-    };
+    });
   } catch {
     return undefined;
   }
+}
+
+/** The fields of a SegmentInfo that the file's stat gives, with those its header gave. */
+function fileInfo(
+  file: string,
+  name: string,
+  st: Stats,
+  header: Omit<SegmentInfo, 'name' | 'path' | 'size' | 'uid' | 'mode'>,
+): SegmentInfo {
+  return { name, path: file, size: st.size, uid: st.uid, mode: st.mode & 0o7777, ...header };
 }
