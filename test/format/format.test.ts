@@ -291,7 +291,7 @@ describe('docs/format.md: segment', () => {
       const def = segmentKinds.kindById(num(row.id!));
       expect(def?.name, row.kind).toBe(row.name);
       const size = num(row.byteLength!);
-      if (!Number.isNaN(size)) expect(def?.size({ byteLength: 0, p0: 0, p1: 0, p2: 0 }), row.kind).toBe(size);
+      if (!Number.isNaN(size)) expect(def?.size({ byteLength: 0, params: [0, 0, 0] }), row.kind).toBe(size);
     }
     for (let id = 0; id < 64; id++) {
       const def = segmentKinds.kindById(id);

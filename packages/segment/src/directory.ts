@@ -7,7 +7,7 @@
  * | 0      | 4    | kind id (the table in kinds.ts)                              | its creator, once   |
  * | 4      | 4    | offset of the object / 128                                   | its creator, once   |
  * | 8      | 8    | byteLength of the object's region                            | its creator, once   |
- * | 16     | 12   | params p0..p2 (capacity, parties, codec, ...; see kinds.ts)  | its creator, once   |
+ * | 16     | 12   | param words p0..p2 (what each holds: kinds.ts)               | its creator, once   |
  * | 28     | 4    | key length in UTF-8 bytes (1..64)                            | its creator, once   |
  * | 32     | 64   | key, UTF-8                                                   | its creator, once   |
  *
@@ -31,8 +31,8 @@
 
 import { FAILPOINT, failpoint, ShmkitError } from '@shmkit/core';
 import type { Mutex } from '@shmkit/sync';
-import { ALLOCATION_UNIT, ENTRY_BYTES, type HeaderInfo, W_BUMP, W_COUNT } from './header.js';
-import { kindById, kindName, type ObjectKindDef, type ObjectParams } from './kinds.js';
+import { ALLOCATION_UNIT, corrupt, ENTRY_BYTES, type HeaderInfo, W_BUMP, W_COUNT } from './header.js';
+import { kindById, kindName, type ObjectKindDef, type ObjectParams, type ParamWords } from './kinds.js';
 import { MAX_KEY_BYTES } from './names.js';
 
 /** A complete, validated entry: its key, kind id, where its object lives and its params. */
@@ -47,9 +47,8 @@ const E_KIND = 0;
 const E_OFFSET = 1;
 const E_LEN_LO = 2;
 const E_LEN_HI = 3;
-const E_P0 = 4;
-const E_P1 = 5;
-const E_P2 = 6;
+/** The three param words (ParamWords of kinds.ts), at E_PARAMS .. E_PARAMS + 2. */
+const E_PARAMS = 4;
 const E_KEY_LEN = 7;
 const KEY_AT = 32;
 const ENTRY_WORDS = ENTRY_BYTES / 4;
@@ -94,7 +93,7 @@ export class Directory {
     return [...this.known.values()];
   }
 
-  /** Bytes not yet handed out (a snapshot). */
+  /** Bytes of the data area not yet handed out (a snapshot). */
   free(): number {
     const end = Atomics.load(this.header, W_BUMP) * ALLOCATION_UNIT;
     return Math.max(0, this.info.size - end);
@@ -157,9 +156,7 @@ export class Directory {
       e[base + E_OFFSET] = bump;
       e[base + E_LEN_LO] = spec.byteLength % TWO_32;
       e[base + E_LEN_HI] = Math.floor(spec.byteLength / TWO_32);
-      e[base + E_P0] = spec.p0;
-      e[base + E_P1] = spec.p1;
-      e[base + E_P2] = spec.p2;
+      e.set(spec.params, base + E_PARAMS);
       e[base + E_KEY_LEN] = keyBytes.length;
       this.bytes.set(keyBytes, this.entryByte(index) + KEY_AT);
       // release: seq_cst store after the object's initialization and the entry's fields; pairs
@@ -197,9 +194,7 @@ export class Directory {
     const kind = e[base + E_KIND]!;
     const unit = e[base + E_OFFSET]! >>> 0;
     const byteLength = (e[base + E_LEN_LO]! >>> 0) + (e[base + E_LEN_HI]! >>> 0) * TWO_32;
-    const p0 = e[base + E_P0]!;
-    const p1 = e[base + E_P1]!;
-    const p2 = e[base + E_P2]!;
+    const params: ParamWords = [e[base + E_PARAMS]!, e[base + E_PARAMS + 1]!, e[base + E_PARAMS + 2]!];
     const keyLength = e[base + E_KEY_LEN]!;
     const where = `directory entry ${index}`;
     const def = kindById(kind);
@@ -218,13 +213,13 @@ export class Directory {
     if (!(offset >= this.info.dataOffset && byteLength >= 1 && offset + byteLength <= this.info.size)) {
       throw this.corrupt(`${where} (${JSON.stringify(key)}) places ${byteLength} bytes at ${offset}`);
     }
-    const expected = def.size({ byteLength, p0, p1, p2 });
+    const expected = def.size({ byteLength, params });
     if (expected !== byteLength) {
       throw this.corrupt(
         `${where} (${JSON.stringify(key)}): a ${def.name} with these params takes ${expected ?? 'no'} bytes, not ${byteLength}`,
       );
     }
-    return { key, kind, offset, byteLength, p0, p1, p2 };
+    return { key, kind, offset, byteLength, params };
   }
 
   /** Returns `entry` when it matches `spec`; INCOMPATIBLE otherwise. */
@@ -235,12 +230,7 @@ export class Directory {
         `${JSON.stringify(entry.key)} in ${this.what} is a ${kindName(entry.kind)}, not a ${spec.kind.name}`,
       );
     }
-    if (
-      entry.byteLength !== spec.byteLength ||
-      entry.p0 !== spec.p0 ||
-      entry.p1 !== spec.p1 ||
-      entry.p2 !== spec.p2
-    ) {
+    if (entry.byteLength !== spec.byteLength || entry.params.some((w, i) => w !== spec.params[i])) {
       throw new ShmkitError(
         'INCOMPATIBLE',
         `${spec.kind.name} ${JSON.stringify(entry.key)} in ${this.what} was created with ` +
@@ -279,7 +269,7 @@ export class Directory {
   }
 
   private corrupt(detail: string): ShmkitError {
-    return new ShmkitError('CORRUPT', `${this.what} is corrupt: ${detail}`);
+    return corrupt(this.what, detail);
   }
 }
 

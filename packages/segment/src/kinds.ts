@@ -1,11 +1,11 @@
 /**
  * The kinds of named objects a segment holds: one row per kind, and nothing about kinds anywhere
- * else. The directory (directory.ts) stores a kind's `id` and its params (p0..p2, byteLength) in
- * each entry and validates entries it reads with `size`; Segment's named-object methods hand the
- * caller's options to `params`, then `create` or `attach`.
+ * else. The directory (directory.ts) stores a kind's `id`, the object's byteLength and three
+ * param words in each entry, and validates entries it reads with `size`; Segment's named-object
+ * methods (named-objects.ts) hand the caller's options to `params`, then `create` or `attach`.
  *
  * Adding a kind is one row in KINDS (an id never used before: ids are stored in segments) and the
- * public method that calls `seg.object(key, KIND, options)`. Its params must be a pure function of
+ * public method that calls `object(key, KIND, options)`. Its params must be a pure function of
  * the options, so that every process asking for the same object computes the same entry, and
  * `size` must reject every params an entry could hold that `params` never produces (entries are
  * untrusted: a bad one is CORRUPT, never an out-of-bounds view).
@@ -15,12 +15,17 @@ import { invalidArgument, type Region, validateInteger } from '@shmkit/core';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { MAX_SEGMENT_BYTES } from './header.js';
 
-/** What an entry stores about its object besides the key. */
+/**
+ * The three param words of a directory entry (docs/format.md's p0, p1, p2), int32 each. What they
+ * hold is the kind's business, written at its row below (a Semaphore's initial count and max, a
+ * Channel's capacity, flags and codec, ...); unused words are 0. Entries are compared word by word.
+ */
+export type ParamWords = readonly [number, number, number];
+
+/** What an entry stores about its object besides the key and kind. */
 export interface ObjectParams {
   readonly byteLength: number;
-  readonly p0: number;
-  readonly p1: number;
-  readonly p2: number;
+  readonly params: ParamWords;
 }
 
 /** One kind of named object: `O` the options of its Segment method, `T` the object. */
@@ -44,103 +49,87 @@ export interface ObjectKindDef<O, T> {
 }
 
 const INT32_MAX = 0x7fffffff;
-/** Channel flags in p1. */
+/** Channel flags in params[1]. */
 const CH_MANY_PRODUCERS = 1;
 const CH_MANY_CONSUMERS = 2;
 const BUILTIN_CODECS: Record<string, number> = { bytes: 1, utf8: 2, msgpack: 3 };
+const NO_PARAMS: ParamWords = [0, 0, 0];
 
-const noParams = (byteLength: number): ObjectParams => ({ byteLength, p0: 0, p1: 0, p2: 0 });
+/** How a primitive of @shmkit/sync (fixed size, tagged with its name) is made from its options. */
+interface PrimitiveSpec<O, T> {
+  /** Validates the options (INVALID_ARGUMENT) into the param words; default: no parameters. */
+  params?: (o: O) => ParamWords;
+  /** The param words in words (as `params` wrote them). */
+  describe?: (words: ParamWords) => string;
+  create(region: Region, o: O): T;
+  attach(region: Region): T;
+}
 
-/** A kind whose objects have no parameters and a fixed size (the primitives of @shmkit/sync). */
-function fixed<T>(
+/** The row of a primitive of @shmkit/sync: `SIZE` bytes whatever its params, tag = name. */
+function primitive<O, T>(
   id: number,
   name: string,
   SIZE: number,
-  create: (r: Region) => T,
-  attach: (r: Region) => T,
-): ObjectKindDef<void, T> {
+  spec: PrimitiveSpec<O, T>,
+): ObjectKindDef<O, T> {
   return {
     id,
     name,
     tag: name,
-    params: () => noParams(SIZE),
+    params: (o) => ({ byteLength: SIZE, params: spec.params?.(o) ?? NO_PARAMS }),
     size: () => SIZE,
-    describe: () => 'no parameters',
-    create: (r) => create(r),
-    attach: (r) => attach(r),
+    describe: (p) => spec.describe?.(p.params) ?? 'no parameters',
+    create: (r, o) => spec.create(r, o),
+    attach: (r) => spec.attach(r),
   };
 }
 
-export const MUTEX = fixed(
-  1,
-  'Mutex',
-  Mutex.SIZE,
-  (r) => new Mutex({ region: r }),
-  (r) => Mutex.attach(r),
-);
+export const MUTEX = primitive<void, Mutex>(1, 'Mutex', Mutex.SIZE, {
+  create: (r) => new Mutex({ region: r }),
+  attach: (r) => Mutex.attach(r),
+});
 
-export const CONDITION = fixed(
-  2,
-  'Condition',
-  Condition.SIZE,
-  (r) => new Condition({ region: r }),
-  (r) => Condition.attach(r),
-);
+export const CONDITION = primitive<void, Condition>(2, 'Condition', Condition.SIZE, {
+  create: (r) => new Condition({ region: r }),
+  attach: (r) => Condition.attach(r),
+});
 
-export const SEMAPHORE: ObjectKindDef<{ initial: number; max: number }, Semaphore> = {
-  id: 3,
-  name: 'Semaphore',
-  tag: 'Semaphore',
-  params(o) {
-    const max = validateInteger(o.max, 'max', 1, INT32_MAX);
-    validateInteger(o.initial, 'initial', 0, max);
-    return { byteLength: Semaphore.SIZE, p0: o.initial, p1: max, p2: 0 };
+/** Params: [initial permits, max permits, 0]. */
+export const SEMAPHORE = primitive<{ initial: number; max: number }, Semaphore>(
+  3,
+  'Semaphore',
+  Semaphore.SIZE,
+  {
+    params(o) {
+      const max = validateInteger(o.max, 'max', 1, INT32_MAX);
+      return [validateInteger(o.initial, 'initial', 0, max), max, 0];
+    },
+    describe: ([initial, max]) => `initial ${initial}, max ${max}`,
+    create: (r, o) => new Semaphore(o.initial, { max: o.max, region: r }),
+    attach: (r) => Semaphore.attach(r),
   },
-  size: () => Semaphore.SIZE,
-  describe: (p) => `initial ${p.p0}, max ${p.p1}`,
-  create: (r, o) => new Semaphore(o.initial, { max: o.max, region: r }),
-  attach: (r) => Semaphore.attach(r),
-};
-
-export const RWLOCK = fixed(
-  4,
-  'RwLock',
-  RwLock.SIZE,
-  (r) => new RwLock({ region: r }),
-  (r) => RwLock.attach(r),
 );
 
-export const BARRIER: ObjectKindDef<number, Barrier> = {
-  id: 5,
-  name: 'Barrier',
-  tag: 'Barrier',
-  params: (parties) => ({
-    byteLength: Barrier.SIZE,
-    p0: validateInteger(parties, 'parties', 1, 0xffff),
-    p1: 0,
-    p2: 0,
-  }),
-  size: () => Barrier.SIZE,
-  describe: (p) => `${p.p0} parties`,
+export const RWLOCK = primitive<void, RwLock>(4, 'RwLock', RwLock.SIZE, {
+  create: (r) => new RwLock({ region: r }),
+  attach: (r) => RwLock.attach(r),
+});
+
+/** Params: [parties, 0, 0]. */
+export const BARRIER = primitive<number, Barrier>(5, 'Barrier', Barrier.SIZE, {
+  params: (parties) => [validateInteger(parties, 'parties', 1, 0xffff), 0, 0],
+  describe: ([parties]) => `${parties} parties`,
   create: (r, parties) => new Barrier(parties, { region: r }),
   attach: (r) => Barrier.attach(r),
-};
+});
 
-export const LATCH: ObjectKindDef<number, Latch> = {
-  id: 6,
-  name: 'Latch',
-  tag: 'Latch',
-  params: (count) => ({
-    byteLength: Latch.SIZE,
-    p0: validateInteger(count, 'count', 0, INT32_MAX),
-    p1: 0,
-    p2: 0,
-  }),
-  size: () => Latch.SIZE,
-  describe: (p) => `count ${p.p0}`,
+/** Params: [initial count, 0, 0]. */
+export const LATCH = primitive<number, Latch>(6, 'Latch', Latch.SIZE, {
+  params: (count) => [validateInteger(count, 'count', 0, INT32_MAX), 0, 0],
+  describe: ([count]) => `count ${count}`,
   create: (r, count) => new Latch(count, { region: r }),
   attach: (r) => Latch.attach(r),
-};
+});
 
 /** The options of seg.channel(), defaults applied. */
 export interface ChannelKindOptions<T> {
@@ -152,6 +141,7 @@ export interface ChannelKindOptions<T> {
   readonly maxMessageSize?: number | undefined;
 }
 
+/** Params: [capacity, CH_MANY_PRODUCERS | CH_MANY_CONSUMERS, codec id (see codecId)]. */
 export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown>> = {
   id: 7,
   name: 'Channel',
@@ -160,24 +150,21 @@ export const CHANNEL: ObjectKindDef<ChannelKindOptions<unknown>, Channel<unknown
     const capacity = CHANNEL_LIMITS.validateCapacity(o.capacity);
     if (o.producers !== 'one' && o.producers !== 'many') invalidArgument(`producers must be 'one' or 'many'`);
     if (o.consumers !== 'one' && o.consumers !== 'many') invalidArgument(`consumers must be 'one' or 'many'`);
-    const p2 = codecId(o.codec);
-    return {
-      byteLength: channelBytes(capacity, o.consumers, p2),
-      p0: capacity,
-      p1: (o.producers === 'many' ? CH_MANY_PRODUCERS : 0) | (o.consumers === 'many' ? CH_MANY_CONSUMERS : 0),
-      p2,
-    };
+    const codec = codecId(o.codec);
+    const flags =
+      (o.producers === 'many' ? CH_MANY_PRODUCERS : 0) | (o.consumers === 'many' ? CH_MANY_CONSUMERS : 0);
+    return { byteLength: channelBytes(capacity, o.consumers, codec), params: [capacity, flags, codec] };
   },
-  size(p) {
-    if (!CHANNEL_LIMITS.isCapacity(p.p0) || (p.p1 & ~(CH_MANY_PRODUCERS | CH_MANY_CONSUMERS)) !== 0)
+  size({ params: [capacity, flags, codec] }) {
+    if (!CHANNEL_LIMITS.isCapacity(capacity) || (flags & ~(CH_MANY_PRODUCERS | CH_MANY_CONSUMERS)) !== 0)
       return undefined;
-    return channelBytes(p.p0, p.p1 & CH_MANY_CONSUMERS ? 'many' : 'one', p.p2);
+    return channelBytes(capacity, flags & CH_MANY_CONSUMERS ? 'many' : 'one', codec);
   },
-  describe(p) {
-    const codec = Object.keys(BUILTIN_CODECS).find((k) => BUILTIN_CODECS[k] === p.p2) ?? 'a custom codec';
+  describe({ params: [capacity, flags, codec] }) {
+    const name = Object.keys(BUILTIN_CODECS).find((k) => BUILTIN_CODECS[k] === codec) ?? 'a custom codec';
     return (
-      `capacity ${p.p0}, producers '${p.p1 & CH_MANY_PRODUCERS ? 'many' : 'one'}', ` +
-      `consumers '${p.p1 & CH_MANY_CONSUMERS ? 'many' : 'one'}', codec ${codec}`
+      `capacity ${capacity}, producers '${flags & CH_MANY_PRODUCERS ? 'many' : 'one'}', ` +
+      `consumers '${flags & CH_MANY_CONSUMERS ? 'many' : 'one'}', codec ${name}`
     );
   },
   create: (r, o) =>
@@ -206,7 +193,10 @@ export const BYTES: ObjectKindDef<number, Uint8Array> = {
   id: 8,
   name: 'bytes region',
   tag: undefined,
-  params: (byteLength) => noParams(validateInteger(byteLength, 'byteLength', 1, MAX_SEGMENT_BYTES)),
+  params: (byteLength) => ({
+    byteLength: validateInteger(byteLength, 'byteLength', 1, MAX_SEGMENT_BYTES),
+    params: NO_PARAMS,
+  }),
   size: (p) => p.byteLength,
   describe: (p) => `${p.byteLength} bytes`,
   create: (r) => r.bytes(),
@@ -230,13 +220,13 @@ export interface StructKindOptions {
   readonly array: boolean;
 }
 
-/** p2 flag of a structArray, so a struct and a one-element structArray of one key never alias. */
+/** params[2] flag of a structArray, so a struct and a one-element structArray of one key never alias. */
 const STRUCT_ARRAY_FLAG = 0x40000000;
 const MAX_STRUCT_ELEMENT = STRUCT_ARRAY_FLAG - 1;
 
 /**
- * Named structs: p0 = layout hash (another layout under the key is INCOMPATIBLE), p1 = element
- * count, p2 = element byteLength | STRUCT_ARRAY_FLAG for structArray. Plain data, zeroed when
+ * Named structs. Params: [layout hash (another layout under the key is INCOMPATIBLE), element
+ * count, element byteLength | STRUCT_ARRAY_FLAG for structArray]. Plain data, zeroed when
  * created, no type tag (the segment does not depend on @shmkit/struct: any type of this shape).
  */
 export const STRUCT: ObjectKindDef<StructKindOptions, unknown> = {
@@ -259,19 +249,17 @@ export const STRUCT: ObjectKindDef<StructKindOptions, unknown> = {
     validateInteger(o.length, 'length', 1, 2 ** 31 - 1);
     return {
       byteLength: t.byteLength! * o.length,
-      p0: t.layoutHash! | 0,
-      p1: o.length,
-      p2: t.byteLength! | (o.array ? STRUCT_ARRAY_FLAG : 0),
+      params: [t.layoutHash! | 0, o.length, t.byteLength! | (o.array ? STRUCT_ARRAY_FLAG : 0)],
     };
   },
-  size(p) {
-    const element = p.p2 & MAX_STRUCT_ELEMENT;
-    if (!(p.p1 >= 1 && element >= 1) || (p.p2 & ~(MAX_STRUCT_ELEMENT | STRUCT_ARRAY_FLAG)) !== 0)
+  size({ params: [, count, elementWord] }) {
+    const element = elementWord & MAX_STRUCT_ELEMENT;
+    if (!(count >= 1 && element >= 1) || (elementWord & ~(MAX_STRUCT_ELEMENT | STRUCT_ARRAY_FLAG)) !== 0)
       return undefined;
-    return p.p1 * element;
+    return count * element;
   },
-  describe: (p) =>
-    `layout hash ${(p.p0 >>> 0).toString(16)}, ${p.p1} x ${p.p2 & MAX_STRUCT_ELEMENT} bytes${p.p2 & STRUCT_ARRAY_FLAG ? ' (structArray)' : ''}`,
+  describe: ({ params: [hash, count, elementWord] }) =>
+    `layout hash ${(hash >>> 0).toString(16)}, ${count} x ${elementWord & MAX_STRUCT_ELEMENT} bytes${elementWord & STRUCT_ARRAY_FLAG ? ' (structArray)' : ''}`,
   create: (r, o) =>
     o.array ? o.type.array(r.buffer, r.byteOffset, o.length) : o.type.view(r.buffer, r.byteOffset),
   attach: (r, o) =>
