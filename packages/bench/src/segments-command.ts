@@ -80,7 +80,7 @@ export async function segmentsCommand(
     const seg = Segment.open(name!, where);
     try {
       if (typeof seg.objects === 'function') out.namedObjects = seg.objects();
-      if (typeof seg.free === 'number') out.free = seg.free;
+      if (typeof seg.freeBytes === 'number') out.free = seg.freeBytes;
     } finally {
       seg.close();
     }

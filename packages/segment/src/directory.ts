@@ -94,7 +94,7 @@ export class Directory {
   }
 
   /** Bytes of the data area not yet handed out (a snapshot). */
-  free(): number {
+  freeBytes(): number {
     const end = Atomics.load(this.header, W_BUMP) * ALLOCATION_UNIT;
     return Math.max(0, this.info.size - end);
   }

@@ -194,10 +194,27 @@ export class Segment extends NamedObjects {
     return this.isClosed;
   }
 
-  /** Bytes not yet taken by named objects (a snapshot: other processes may take more). */
-  get free(): number {
+  /**
+   * Bytes of the data area not yet allocated to named objects (a snapshot: other processes may
+   * take more). A new object takes its size rounded up to 128 bytes; the directory's slots
+   * (`maxObjects`) are a separate limit.
+   *
+   * @example
+   * ```ts
+   * const seg = Segment.create('scratch', { size: Segment.headerBytes() + 4096 });
+   * seg.bytes('a', 100);
+   * console.log(seg.freeBytes);       // 3968: 'a' took 128 bytes
+   * seg.unlink();
+   * ```
+   */
+  get freeBytes(): number {
     this.checkOpen();
-    return this.directory.free();
+    return this.directory.freeBytes();
+  }
+
+  /** @deprecated use {@link freeBytes} (the same number: bytes not yet allocated to objects). */
+  get free(): number {
+    return this.freeBytes;
   }
 
   /** Pid of the process that created the segment. */

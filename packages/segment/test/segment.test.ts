@@ -288,7 +288,8 @@ describe('Segment names and options', () => {
   it('reports TOO_LARGE when the segment or its directory is full', () => {
     const o = { maxThreads: 4, maxObjects: 2 };
     const seg = Segment.create(segmentName('full'), { size: Segment.headerBytes(o) + 1024, ...o });
-    expect(seg.free).toBe(1024);
+    expect(seg.freeBytes).toBe(1024);
+    expect(seg.free).toBe(seg.freeBytes); // the deprecated name
     const e = (() => {
       try {
         seg.bytes('big', 2000);
@@ -300,7 +301,7 @@ describe('Segment names and options', () => {
     expect(e?.message).toMatch(/needs 2000 bytes, 1024 of \d+ are left/);
     seg.bytes('a', 500);
     seg.bytes('b', 1);
-    expect(seg.free).toBe(1024 - 512 - 128);
+    expect(seg.freeBytes).toBe(1024 - 512 - 128);
     expect(codeOf(() => seg.bytes('c', 1))).toBe('TOO_LARGE');
     expect(seg.objects().map((x) => x.key)).toEqual(['a', 'b']);
   });
