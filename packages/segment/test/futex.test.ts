@@ -1,27 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { ShmkitError } from '@shmkit/core';
 import { futexWaiter, pendingFutexWaits } from '@shmkit/segment';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  bounded,
-  killChildren,
-  leftoverFiles,
-  removeTestFiles,
-  startChild,
-  testFile,
-  waitWhile,
-  wakeOneSleeper,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { bounded, cleanUpTestFiles, startChild, testFile, waitWhile, wakeOneSleeper } from './helpers.js';
 
 const WORD = 0;
 const READY = 1;
 const segmentUrl = new URL('../dist/index.js', import.meta.url).href;
 
-afterEach(() => {
-  killChildren();
-  removeTestFiles();
-});
-afterAll(() => expect(leftoverFiles()).toEqual([]));
+cleanUpTestFiles();
 
 describe('futexWaiter in one process', () => {
   it('returns not-equal at once when the word differs', () => {
@@ -148,57 +135,40 @@ describe('futexWaiter in one process', () => {
   });
 });
 
+/**
+ * A child process running fixtures/child.mjs `task` over a fresh test file, once it is about to
+ * sleep on WORD (it sets READY first).
+ */
+async function childAsleep(tag: string, task: string, env?: NodeJS.ProcessEnv) {
+  const f = testFile(tag);
+  const w = new Int32Array(f.buffer!);
+  const child = startChild('child.mjs', [task, f.path], env);
+  await waitWhile(w, READY, 0);
+  return { f, w, child };
+}
+
 describe('futexWaiter across processes', () => {
-  it('wakes a blocking wait in another process', async () => {
-    const f = testFile('x-block');
-    const w = new Int32Array(f.buffer!);
-    const child = startChild('child.mjs', ['wait', f.path]);
-    await waitWhile(w, READY, 0);
-    await wakeOneSleeper(w, WORD);
-    expect(await child.line()).toBe('ok');
-    expect((await child.exited()).code).toBe(0);
-  });
-
-  it('wakes an async wait in another process', async () => {
-    const f = testFile('x-async');
-    const w = new Int32Array(f.buffer!);
-    const child = startChild('child.mjs', ['wait-async', f.path]);
-    await waitWhile(w, READY, 0);
-    await wakeOneSleeper(w, WORD);
-    expect(await child.line()).toBe('ok');
-    expect((await child.exited()).code).toBe(0);
-  });
-
-  it('wakes a worker thread of another process', async () => {
-    const f = testFile('x-worker');
-    const w = new Int32Array(f.buffer!);
-    const child = startChild('child.mjs', ['worker-wait', f.path]);
-    await waitWhile(w, READY, 0);
-    await wakeOneSleeper(w, WORD);
-    expect(await child.line()).toBe('ok');
-    expect((await child.exited()).code).toBe(0);
-  });
+  for (const [task, title] of [
+    ['wait', 'wakes a blocking wait in another process'],
+    ['wait-async', 'wakes an async wait in another process'],
+    ['worker-wait', 'wakes a worker thread of another process'],
+    // If the pending wait did not hold the event loop, the child would exit without printing.
+    ['keep-alive', 'keeps the other process alive while its async wait is pending'],
+  ] as const) {
+    it(title, async () => {
+      const { w, child } = await childAsleep(`x-${task}`, task);
+      await wakeOneSleeper(w, WORD);
+      expect(await child.line()).toBe('ok');
+      expect((await child.exited()).code).toBe(0);
+    });
+  }
 
   it('is woken by a wait in another process that sees the word change', async () => {
-    const f = testFile('x-store');
-    const w = new Int32Array(f.buffer!);
-    const child = startChild('child.mjs', ['wait', f.path]);
-    await waitWhile(w, READY, 0);
+    const { w, child } = await childAsleep('x-store', 'wait');
     Atomics.store(w, WORD, 1);
     futexWaiter.notify(w, WORD, 1);
     // Woken in the kernel, or it saw the store before sleeping: either way it returns at once.
     expect(['ok', 'not-equal']).toContain(await child.line());
-  });
-
-  it('keeps the other process alive while its async wait is pending', async () => {
-    const f = testFile('x-alive');
-    const w = new Int32Array(f.buffer!);
-    const child = startChild('child.mjs', ['keep-alive', f.path]);
-    await waitWhile(w, READY, 0);
-    // If the pending wait did not hold the event loop, the child would exit without printing.
-    await wakeOneSleeper(w, WORD);
-    expect(await child.line()).toBe('ok');
-    expect((await child.exited()).code).toBe(0);
   });
 
   it('lets a process exit by itself once its only pending wait is aborted', async () => {
@@ -210,11 +180,8 @@ describe('futexWaiter across processes', () => {
   });
 
   it('works with the fallback for kernels without futex_waitv', async () => {
-    const f = testFile('x-fallback');
-    const w = new Int32Array(f.buffer!);
     const env = { SHMKIT_FUTEX_WAITV: '0' };
-    const child = startChild('child.mjs', ['wait-async', f.path], env);
-    await waitWhile(w, READY, 0);
+    const { f, w, child } = await childAsleep('x-fallback', 'wait-async', env);
     await wakeOneSleeper(w, WORD);
     expect(await child.line()).toBe('ok');
     const aborting = startChild('child.mjs', ['abort', f.path], env);

@@ -1,7 +1,7 @@
 /**
- * Helpers of the segment tests: unique segment files that are always removed, child processes
- * running the plain-JavaScript fixtures (which import the built package, as users do), and
- * bounded waits on words of a mapping.
+ * Helpers of the segment tests: unique segment files that are always removed (and the hooks that
+ * remove them), child processes running the plain-JavaScript fixtures (which import the built
+ * package, as users do), and bounded waits on words of a mapping.
  */
 import { readdirSync } from 'node:fs';
 import {
@@ -12,6 +12,7 @@ import {
   SHM_DIR,
   unlinkMappedFile,
 } from '@shmkit/segment';
+import { afterAll, afterEach, expect } from 'vitest';
 import { bounded, type Child, killChildren, spawnFixture } from '../../../test/helpers/children.js';
 
 export { bounded, type Child, killChildren };
@@ -64,6 +65,27 @@ export function removeTestSegments(): void {
 /** Segment files of this test process still in /dev/shm. */
 export function leftoverSegments(): string[] {
   return readdirSync(SHM_DIR).filter((n) => n.startsWith(`shmkit.${SEGMENT_PREFIX}`));
+}
+
+/**
+ * For a test file whose tests make files with {@link testFile}: after each test, kill the children
+ * it started and remove its files; after the last, check that none is left.
+ */
+export function cleanUpTestFiles(): void {
+  afterEach(() => {
+    killChildren();
+    removeTestFiles();
+  });
+  afterAll(() => expect(leftoverFiles()).toEqual([]));
+}
+
+/** The same for a test file whose tests name segments with {@link segmentName}. */
+export function cleanUpTestSegments(): void {
+  afterEach(() => {
+    killChildren();
+    removeTestSegments();
+  });
+  afterAll(() => expect(leftoverSegments()).toEqual([]));
 }
 
 const fixtures = new URL('./fixtures/', import.meta.url);

@@ -7,17 +7,13 @@ import {
   processStartTime,
   readProcessStat,
 } from '@shmkit/segment';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killChildren, leftoverFiles, removeTestFiles, startChild, testFile } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpTestFiles, startChild, testFile } from './helpers.js';
 
 const TABLE_AT = 1024;
 const TABLE_BYTES = ProcessIdentity.bytesFor(64);
 
-afterEach(() => {
-  killChildren();
-  removeTestFiles();
-});
-afterAll(() => expect(leftoverFiles()).toEqual([]));
+cleanUpTestFiles();
 
 function tableFile(tag: string) {
   const f = testFile(tag, TABLE_AT + TABLE_BYTES);

@@ -4,10 +4,10 @@
  * one is @shmkit/struct's) are get-or-create with INCOMPATIBLE on another layout.
  */
 import { Segment, type SegmentStructType } from '@shmkit/segment';
-import { afterEach, describe, expect, it } from 'vitest';
-import { removeTestSegments, segmentName } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpTestSegments, segmentName } from './helpers.js';
 
-afterEach(() => removeTestSegments());
+cleanUpTestSegments();
 
 /** A two-field struct type: u32 `n` at 0, f64 `x` at 8 (16 bytes). */
 function pointType(layoutHash: number): SegmentStructType<DataView, DataView[]> {

@@ -10,12 +10,11 @@ import {
   SHM_DIR,
   unlinkMappedFile,
 } from '@shmkit/segment';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { codeOf } from '../../../test/helpers/errors.js';
-import { bounded, leftoverFiles, removeTestFiles, testFile, testPath } from './helpers.js';
+import { bounded, cleanUpTestFiles, testFile, testPath } from './helpers.js';
 
-afterEach(removeTestFiles);
-afterAll(() => expect(leftoverFiles()).toEqual([]));
+cleanUpTestFiles();
 
 describe('mapped segment files', () => {
   it('hands out a real SharedArrayBuffer over zeroed shared memory', () => {

@@ -1,8 +1,8 @@
 import { Region, registerMemoryKind, ShmkitError } from '@shmkit/core';
 import { futexWaiter, ProcessIdentity } from '@shmkit/segment';
 import { Mutex } from '@shmkit/sync';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killChildren, leftoverFiles, removeTestFiles, startChild, testFile, waitWhile } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpTestFiles, startChild, testFile, waitWhile } from './helpers.js';
 
 // Layout of the test segment (see fixtures/child.mjs): words 0-3 control, mutex at 512, counter
 // at 600, thread table at 1024.
@@ -11,11 +11,7 @@ const COUNTER_AT = 600;
 const TABLE_AT = 1024;
 const TABLE_BYTES = ProcessIdentity.bytesFor(32);
 
-afterEach(() => {
-  killChildren();
-  removeTestFiles();
-});
-afterAll(() => expect(leftoverFiles()).toEqual([]));
+cleanUpTestFiles();
 
 /** A segment with a fresh Mutex, and this thread registered as a futex-memory thread of it. */
 function mutexSegment(tag: string) {

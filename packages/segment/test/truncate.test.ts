@@ -3,13 +3,10 @@
  * SIGBUS guard maps zero pages over the lost range, and the segment's operations end in CORRUPT.
  */
 import { truncateSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { killChildren, removeTestSegments, segmentName, startChild } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpTestSegments, segmentName, startChild } from './helpers.js';
 
-afterEach(() => {
-  killChildren();
-  removeTestSegments();
-});
+cleanUpTestSegments();
 
 describe('Segment truncated by another process', () => {
   for (const [where, length] of [

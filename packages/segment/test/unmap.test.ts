@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { futexWaiter, Segment } from '@shmkit/segment';
-import { afterEach, describe, expect, it } from 'vitest';
-import { removeTestSegments, segmentName } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpTestSegments, segmentName } from './helpers.js';
 
-afterEach(() => removeTestSegments());
+cleanUpTestSegments();
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
