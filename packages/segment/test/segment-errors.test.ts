@@ -9,15 +9,7 @@ import { ShmkitError } from '@shmkit/core';
 import { createMappedFile, Segment } from '@shmkit/segment';
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../../../test/helpers/errors.js';
-import {
-  W_BUMP,
-  W_COUNT,
-  W_CREATOR_PID,
-  W_DIR_OFFSET,
-  W_MAGIC,
-  W_SIZE_LO,
-  W_VERSION,
-} from '../dist/header.js';
+import * as header from '../dist/header.js';
 import { rawHeader, SIZE } from './control.js';
 import { cleanUpTestSegments, segmentName } from './helpers.js';
 
@@ -121,10 +113,10 @@ describe('Segment header and directory validation', () => {
     const seg = Segment.create(name, { size: SIZE });
     const h = rawHeader(seg);
     const cases: [number, number, string][] = [
-      [W_MAGIC, 0x12345678, 'CORRUPT'],
-      [W_SIZE_LO, SIZE * 2, 'CORRUPT'],
-      [W_DIR_OFFSET, 1 << 30, 'CORRUPT'],
-      [W_VERSION, 2, 'INCOMPATIBLE'],
+      [header.W_MAGIC, 0x12345678, 'CORRUPT'],
+      [header.W_SIZE_LO, SIZE * 2, 'CORRUPT'],
+      [header.W_DIR_OFFSET, 1 << 30, 'CORRUPT'],
+      [header.W_VERSION, 2, 'INCOMPATIBLE'],
     ];
     for (const [word, value, code] of cases) {
       const saved = h[word]!;
@@ -141,14 +133,14 @@ describe('Segment header and directory validation', () => {
     const seg = Segment.create(name, { size: SIZE });
     seg.mutex('m');
     const h = rawHeader(seg);
-    const entry = h[W_DIR_OFFSET]! / 4;
+    const entry = h[header.W_DIR_OFFSET]! / 4;
     const cases: [number, number][] = [
       [entry + 1, 2 ** 31 - 1], // offset past the end
       [entry + 1, 0], // offset inside the header
       [entry + 2, 4096], // a Mutex of 4096 bytes
       [entry + 7, 1000], // key length
       [entry, 99], // kind
-      [W_COUNT, 1 << 20], // count past the capacity
+      [header.W_COUNT, 1 << 20], // count past the capacity
     ];
     for (const [word, value] of cases) {
       const saved = h[word]!;
@@ -168,7 +160,7 @@ describe('Segment header and directory validation', () => {
     const name = segmentName('half');
     const dead = spawnSync(process.execPath, ['-e', '']).pid!;
     const f = createMappedFile(`/dev/shm/shmkit.${name}`, { size: 64 * 1024 });
-    Atomics.store(new Int32Array(f.buffer!), W_CREATOR_PID, dead);
+    Atomics.store(new Int32Array(f.buffer!), header.W_CREATOR_PID, dead);
     expect(codeOf(() => Segment.open(name, { timeout: 20_000 }))).toBe('CORRUPT');
   });
 
@@ -181,7 +173,7 @@ describe('Segment header and directory validation', () => {
     seg.bytes('b', 100);
     seg.semaphore('s', 2);
     const h = rawHeader(seg);
-    const dirWord = h[W_DIR_OFFSET]! / 4;
+    const dirWord = h[header.W_DIR_OFFSET]! / 4;
     const dataWord = seg.objects()[0]!.offset / 4;
     const pristine = h.slice();
     // Words that may be corrupted: the fixed fields, the allocator and the directory. Not the
@@ -189,8 +181,8 @@ describe('Segment header and directory validation', () => {
     // (their damage is the primitives' business).
     const targets = [
       ...Array.from({ length: 31 }, (_, i) => i + 1),
-      W_COUNT,
-      W_BUMP,
+      header.W_COUNT,
+      header.W_BUMP,
       ...Array.from({ length: dataWord - dirWord }, (_, i) => dirWord + i),
     ];
     let state = seed;
