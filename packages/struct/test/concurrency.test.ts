@@ -1,11 +1,11 @@
 import { Channel } from '@shmkit/channel';
 import { Segment } from '@shmkit/segment';
 import { struct } from '@shmkit/struct';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killChildren, spawnFixture } from '../../../test/helpers/children.js';
+import { describe, expect, it } from 'vitest';
+import { spawnFixture } from '../../../test/helpers/children.js';
 import { codeOf } from '../../../test/helpers/errors.js';
 import { runWorker, runWorkers } from '../../../test/helpers/workers.js';
-import { leftoverSegments, removeTestSegments, segmentName } from '../../segment/test/helpers.js';
+import { cleanUpTestSegments, segmentName } from '../../segment/test/helpers.js';
 import { Counter, Tick, tick } from './fixtures/types.js';
 
 const worker = new URL('./fixtures/atomic-worker.ts', import.meta.url);
@@ -13,11 +13,7 @@ const codecWorker = new URL('./fixtures/codec-worker.ts', import.meta.url);
 const fixtures = new URL('./fixtures/', import.meta.url);
 const ROUNDS = 20_000;
 
-afterEach(() => {
-  killChildren();
-  removeTestSegments();
-});
-afterAll(() => expect(leftoverSegments()).toEqual([]));
+cleanUpTestSegments();
 
 function expectTotals(arr: ReturnType<typeof Counter.alloc>, parties: number): void {
   const perElement = BigInt((ROUNDS * (ROUNDS + 1)) / 2) * BigInt(parties);
