@@ -59,7 +59,7 @@ const NO_PARAMS: ParamWords = [0, 0, 0];
 interface PrimitiveSpec<O, T> {
   /** Validates the options (INVALID_ARGUMENT) into the param words; default: no parameters. */
   params?: (o: O) => ParamWords;
-  /** The param words in words (as `params` wrote them). */
+  /** The params in words, for messages (given the words `params` wrote). */
   describe?: (words: ParamWords) => string;
   create(region: Region, o: O): T;
   attach(region: Region): T;
