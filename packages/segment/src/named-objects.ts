@@ -187,7 +187,7 @@ export abstract class NamedObjects {
     if (token !== 0) {
       for (const [offset, bytes] of this.channels) {
         try {
-          ChannelClass.unregisterToken(new Region(this.buffer, offset, bytes, 'futex'), token);
+          ChannelClass.unregisterProducerToken(new Region(this.buffer, offset, bytes, 'futex'), token);
         } catch {
           // The memory is damaged (CORRUPT): nothing to unregister from.
         }
