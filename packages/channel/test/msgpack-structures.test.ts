@@ -1,11 +1,11 @@
 import { Channel, msgpackCodec } from '@shmkit/channel';
 import { Segment } from '@shmkit/segment';
 import { Packr } from 'msgpackr';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killChildren, spawnFixture } from '../../../test/helpers/children.js';
+import { describe, expect, it } from 'vitest';
+import { spawnFixture } from '../../../test/helpers/children.js';
 import { codeOf } from '../../../test/helpers/errors.js';
 import { runWorkers } from '../../../test/helpers/workers.js';
-import { leftoverSegments, removeTestSegments, segmentName } from '../../segment/test/helpers.js';
+import { cleanUpTestSegments, segmentName } from '../../segment/test/helpers.js';
 import { shaped } from './fixtures/shapes.js';
 
 const worker = new URL('./fixtures/msgpack-structures-worker.ts', import.meta.url);
@@ -14,11 +14,7 @@ const TABLE = 8192;
 const SLOT0 = 64;
 const DATA_AT = 256;
 
-afterEach(() => {
-  killChildren();
-  removeTestSegments();
-});
-afterAll(() => expect(leftoverSegments()).toEqual([]));
+cleanUpTestSegments();
 
 /** The structures table of a one-consumer channel: its last 8 KiB. */
 function table(ch: Channel<unknown>): { i32: Int32Array; u8: Uint8Array } {
