@@ -1,15 +1,6 @@
-/**
- * Pins docs/format.md to the code: every offset, size and constant in its marked tables is compared
- * with what the packages export, and the structures whose offsets are private to their module
- * (thread table slots, directory entries, frames, the RingBuffer header) are checked by reading
- * real objects' bytes at the offsets the document gives. A layout change that does not update the
- * document fails here; so does a constant exported by a layout module that the document omits.
- */
-import { readFileSync } from 'node:fs';
 import { Channel, RingBuffer } from '@shmkit/channel';
 import { heapIdentity, TAG_KIND_MASK, TOKEN_MASK, tagName, tagVersion } from '@shmkit/core';
 import { ProcessIdentity, Segment } from '@shmkit/segment';
-import { struct } from '@shmkit/struct';
 import { Barrier, Condition, Latch, Mutex, RwLock, Semaphore } from '@shmkit/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as channelLayout from '../../packages/channel/dist/layout.js';
@@ -17,14 +8,13 @@ import * as msgpackStructures from '../../packages/channel/dist/msgpack-structur
 import * as ringBufferLayout from '../../packages/channel/dist/ring-buffer-layout.js';
 import * as header from '../../packages/segment/dist/header.js';
 import * as segmentKinds from '../../packages/segment/dist/kinds.js';
-import * as structSchema from '../../packages/struct/dist/schema.js';
 import * as barrier from '../../packages/sync/dist/barrier.js';
 import * as condition from '../../packages/sync/dist/condition.js';
 import * as latch from '../../packages/sync/dist/latch.js';
 import * as mutex from '../../packages/sync/dist/mutex.js';
 import * as rwlock from '../../packages/sync/dist/rwlock.js';
 import * as semaphore from '../../packages/sync/dist/semaphore.js';
-import { type DocTable, docTable, FORMAT_DOC, field, num, readDocTables } from './doc-tables.js';
+import { type DocTable, docTable, field, num, readDocTables } from './doc-tables.js';
 
 type Module = Readonly<Record<string, unknown>>;
 
