@@ -45,7 +45,9 @@ from .layout import (
     marks_bytes,
     max_message_for,
 )
-from .ring import EMPTY, MultiConsumer, MultiProducer, Ring, SingleConsumer, SingleProducer
+from .consumer import EMPTY, MultiConsumer, SingleConsumer
+from .producer import MultiProducer, SingleProducer
+from .ring import Ring
 
 _yield = os.sched_yield
 SPIN_MAX = 200e-6

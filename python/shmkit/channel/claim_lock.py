@@ -18,16 +18,11 @@ import struct
 
 from ..identity import LIVENESS_SLICE  # noqa: F401 -- documents the slice receivers recover in
 from .layout import KIND_PAD, KIND_SKIP
+from .ring import corrupt
 
 SPINS_PER_CHECK = 4096
 M32 = 0xFFFFFFFF
 _W123 = struct.Struct("<iii")
-
-
-def _corrupt(what):
-    from .ring import corrupt  # noqa: PLC0415 -- ring imports this module
-
-    return corrupt(what)
 
 
 def lock_claim(r, identity, token: int) -> None:
@@ -40,7 +35,7 @@ def lock_claim(r, identity, token: int) -> None:
         if holder == 0:
             return
         if holder == token:
-            raise _corrupt("the claim lock is already held by this thread")
+            raise corrupt("the claim lock is already held by this thread")
         spins += 1
         if spins % SPINS_PER_CHECK == 0 and identity is not None:
             if not identity.is_alive(holder) and _take_over(r, holder, token):
@@ -73,7 +68,7 @@ def _take_over(r, holder: int, token: int) -> bool:
             return True
         used = (rs - r.uwords[r.i_head]) & M32
         if used > r.capacity or d > r.capacity - used or d & 15 or rs & 15:
-            raise _corrupt(f"a claim of {d} bytes at {rs} ({used} in use)")
+            raise corrupt(f"a claim of {d} bytes at {rs} ({used} in use)")
         # Nothing in [rs, end) is published (reserve is below it): overwrite it freely.
         idx = rs & r.mask
         room = r.capacity - idx

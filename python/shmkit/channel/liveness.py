@@ -7,7 +7,8 @@ from __future__ import annotations
 
 
 from .layout import KIND_MASK, KIND_SKIP, O_REGISTRY_END, O_REGISTRY_FIRST, O_REGISTRY_OVERFLOW
-from .ring import M32, Ring, advance_head, corrupt
+from .consumer import advance_head
+from .ring import M32, Ring, corrupt
 
 _SLOTS = range(O_REGISTRY_FIRST // 4, O_REGISTRY_END // 4)
 
