@@ -7,7 +7,7 @@
  * msg/s mostly measures the scheduler, CPU per message what the protocol costs. Each worker
  * warms its channel code up before the clock starts (see contention-worker.ts).
  *
- * Run: `flock /work/coord/bench.lock npx tsx benchmarks/contention.ts [--quick] [--save]`
+ * Run: `npx tsx benchmarks/contention.ts [--quick] [--save]`
  */
 import { Worker } from 'node:worker_threads';
 import { Channel } from '@shmkit/channel';

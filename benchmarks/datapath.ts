@@ -7,7 +7,7 @@
  *   4 KiB, worker -> main: recv vs postMessage (structured clone copy)
  *   round trip, 64 B:      Channel ping-pong vs a C spin-then-futex ping-pong (built here with cc)
  *
- * Run: `flock /work/coord/bench.lock npx tsx benchmarks/datapath.ts [--quick] [--save]`
+ * Run: `npx tsx benchmarks/datapath.ts [--quick] [--save]`
  * (results go to reports/datapath.txt; --save writes benchmarks/results/datapath.txt).
  */
 import { execFileSync } from 'node:child_process';

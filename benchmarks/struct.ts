@@ -17,7 +17,7 @@
  * (lib/harness.ts); ratios are against the baseline of the same run. The worker is
  * struct/worker.ts, the message struct/order.ts, the ping-pong (both sides) struct/ping-pong.ts.
  * Run (`npm run bench:struct` builds first), under the bench lock:
- *   flock /work/coord/bench.lock npx tsx benchmarks/struct.ts [--quick] [--save]
+ *   npx tsx benchmarks/struct.ts [--quick] [--save]
  * Writes reports/struct.json (or benchmarks/results/struct.json with --save).
  */
 import os from 'node:os';
